@@ -40,6 +40,10 @@ export const ERRORS = {
     status: 413,
     message: 'The message is larger than the sidecar link allows',
   },
+  PROTOCOL_MISMATCH: {
+    status: 500,
+    message: 'The model process speaks a different protocol version',
+  },
   CONFIG_INVALID: { status: 500, message: 'The configuration is invalid' },
   ENVIRONMENT: { status: 500, message: 'The Python environment is incomplete' },
   INTERNAL: { status: 500, message: 'Internal error' },

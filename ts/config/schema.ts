@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+const posInt = z.int().positive();
+const nonNegInt = z.int().nonnegative();
+const fraction = z.number().min(0).max(1);
+const path = z.string().min(1);
+
+/** Log levels pino understands; `silent` turns logging off. */
+export const LOG_LEVELS = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+] as const;
+
+/** Face detectors the sidecar offers. */
+export const DETECTOR_KINDS = ['haar', 'res10'] as const;
+
+const endpoint = z
+  .string()
+  .regex(/^(tcp|ipc):\/\/.+/, 'expected tcp://host:port or ipc://path');
+
+/** Torch devices the sidecar accepts; `auto` picks CUDA when present. */
+export const DEVICES = ['auto', 'cpu', 'cuda'] as const;
+const device = z.enum(DEVICES);
+
+const serverSchema = z.strictObject({
+  host: z.string().min(1),
+  port: z.int().min(0).max(65535),
+  publicUrl: z.url().nullable(),
+  maxUploadBytes: posInt,
+  maxFilesPerRequest: posInt,
+  maxPixels: posInt,
+  minSide: posInt,
+  fileTtlSeconds: posInt,
+  dataDir: path.nullable(),
+  queueMax: posInt,
+  sessionTtlSeconds: posInt,
+  heartbeatSeconds: z.number().positive(),
+});
+
+const sidecarSchema = z.strictObject({
+  python: path,
+  endpoint: endpoint.nullable(),
+  spawn: z.boolean(),
+  threads: nonNegInt,
+  device,
+  callTimeoutMs: posInt,
+  startTimeoutMs: posInt,
+  maxMessageBytes: z.int().min(1024),
+  restartBackoffMs: z.strictObject({ initial: posInt, max: posInt }),
+  batchMaxSize: posInt,
+  batchWaitMs: nonNegInt,
+});
+
+const modelSchema = z.strictObject({
+  checkpoint: path.nullable(),
+  pretrained: path.nullable(),
+});
+
+const detectorSchema = z.strictObject({
+  kind: z.enum(DETECTOR_KINDS),
+  haarCascade: path,
+  res10Dir: path.nullable(),
+  maxSide: z.int().min(64),
+  minFaceFraction: z.number().gt(0).lt(1),
+  minScore: fraction,
+});
+
+/**
+ * The whole configuration, key for key the shape of `configs/default.json`.
+ * Unknown keys are errors, so a typo never passes silently.
+ */
+export const configSchema = z.strictObject({
+  server: serverSchema,
+  sidecar: sidecarSchema,
+  model: modelSchema,
+  detector: detectorSchema,
+  explain: z.strictObject({ overlayAlpha: fraction }),
+  log: z.strictObject({ level: z.enum(LOG_LEVELS) }),
+});
+
+/** The parsed configuration before it is frozen. */
+export type ConfigData = z.infer<typeof configSchema>;
+export type LogLevel = ConfigData['log']['level'];
+export type DetectorKind = ConfigData['detector']['kind'];

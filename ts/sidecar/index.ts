@@ -1,0 +1,23 @@
+export type {
+  CallOptions,
+  ImageBatch,
+  PredictResult,
+  RgbImage,
+  Sidecar,
+  SidecarEvents,
+  SidecarExit,
+  SidecarOps,
+} from './types.ts';
+export {
+  SidecarClient,
+  type CallReply,
+  type SidecarClientOptions,
+} from './client.ts';
+export {
+  SidecarSupervisor,
+  startSidecar,
+  type SupervisorOptions,
+} from './supervisor.ts';
+export type { ChildCommand } from './child.ts';
+export { FakeSidecar, type FakeSidecarOptions } from './fake.ts';
+export { fakeCard } from './fake-model.ts';

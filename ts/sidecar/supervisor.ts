@@ -1,0 +1,471 @@
+import { EventEmitter } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { sidecarSlice, repoRoot, type Config } from '../config/index.ts';
+import { AppError, isAppError } from '../errors.ts';
+import { silentLogger, type Logger } from '../logging.ts';
+import {
+  PROTOCOL_VERSION,
+  type HelloResult,
+  type ModelCard,
+  type Ops,
+  type Task,
+} from '../protocol/index.ts';
+import { backoffDelay } from './backoff.ts';
+import { SidecarChild, type ChildCommand } from './child.ts';
+import { SidecarClient } from './client.ts';
+import type {
+  CallOptions,
+  ImageBatch,
+  RgbImage,
+  Sidecar,
+  SidecarEvents,
+  SidecarExit,
+} from './types.ts';
+
+export interface SupervisorOptions {
+  logger?: Logger;
+  /**
+   * How to run the sidecar, given the endpoint it must bind and the JSON of
+   * its config slice. Default: `<sidecar.python> -m faceattr --endpoint …
+   * --config-json …` with `PYTHONPATH=<repo>/python`. Tests run fakes.
+   */
+  command?: (endpoint: string, configJson: string) => ChildCommand;
+}
+
+/** How long a spawned sidecar gets to exit after `shutdown` or SIGTERM. */
+const STOP_GRACE_MS = 2000;
+/** First handshake attempt's deadline; doubled per retry up to the cap. */
+const HELLO_TRY_MS = 1000;
+const HELLO_TRY_MAX_MS = 10_000;
+
+/**
+ * Owns the sidecar: spawns it (or connects to one started elsewhere when
+ * `sidecar.spawn` is false), checks the `hello` handshake, re-emits its logs,
+ * and after a failure fails every call in flight with `SIDECAR_DIED` and
+ * restarts it with exponential backoff. Call {@link start} once, then use
+ * it as a {@link Sidecar}; {@link close} releases everything.
+ */
+export class SidecarSupervisor
+  extends EventEmitter<SidecarEvents>
+  implements Sidecar
+{
+  readonly #config: Config;
+  readonly #log: Logger;
+  readonly #root: Logger;
+  readonly #opts: SupervisorOptions;
+  #client: SidecarClient | null = null;
+  #child: SidecarChild | null = null;
+  #hello: HelloResult | null = null;
+  #card: ModelCard | null = null;
+  #ready = false;
+  #everReady = false;
+  #readyAt = 0;
+  #restarts = 0;
+  #attempt = 0;
+  #closing = false;
+  #fatal: AppError | null = null;
+  #probing = false;
+  #tmpDir: string | null = null;
+  #generation = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #wake: (() => void) | null = null;
+  #closed: Promise<void> | null = null;
+
+  constructor(config: Config, opts: SupervisorOptions = {}) {
+    super();
+    this.#config = config;
+    this.#opts = opts;
+    this.#root = opts.logger ?? silentLogger();
+    this.#log = this.#root.child({ component: 'engine' });
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  get card(): ModelCard | null {
+    return this.#card;
+  }
+
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  /** The last successful handshake's report; null before the first. */
+  get info(): HelloResult | null {
+    return this.#hello;
+  }
+
+  /** The endpoint of the current link; null when there is none. */
+  get endpoint(): string | null {
+    return this.#client?.endpoint ?? null;
+  }
+
+  /** The spawned process's id; undefined when none runs (or not owned). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /**
+   * Starts (or connects to) the sidecar and completes the handshake.
+   * @throws AppError `SIDECAR_TIMEOUT` (no hello within `startTimeoutMs`),
+   *   `SIDECAR_DIED` (the process exited; `details.stderr` has its last
+   *   lines) or `PROTOCOL_MISMATCH`. Nothing is left running on failure.
+   */
+  async start(): Promise<HelloResult> {
+    if (this.#generation > 0 || this.#closing) {
+      throw new AppError('INTERNAL', 'start() may be called once');
+    }
+    try {
+      if (!this.#config.sidecar.spawn) return await this.#connect();
+      this.#tmpDir = await mkdtemp(join(tmpdir(), 'faceattr-'));
+      return await this.#launch();
+    } catch (err: unknown) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Stops the sidecar: a spawned one gets `shutdown`, then SIGTERM and
+   * SIGKILL if it lingers; calls in flight fail with `SIDECAR_DIED`; the
+   * private socket directory is removed. Safe to call more than once.
+   */
+  close(): Promise<void> {
+    this.#closed ??= this.#shutdownAll();
+    return this.#closed;
+  }
+
+  // The operations: each goes to the current link, or fails fast when the
+  // sidecar is not ready.
+
+  async hello(options: Ops['hello']['options'] = {}, call?: CallOptions) {
+    return this.#link().hello(options, call);
+  }
+
+  async loadModel(options: Ops['load_model']['options'], call?: CallOptions) {
+    const result = await this.#link().loadModel(options, call);
+    this.#card = result.card;
+    return result;
+  }
+
+  async detect(
+    image: RgbImage,
+    options?: Ops['detect']['options'],
+    call?: CallOptions,
+  ) {
+    return this.#link().detect(image, options, call);
+  }
+
+  async predict(images: ImageBatch, explain?: Task[], call?: CallOptions) {
+    return this.#link().predict(images, explain, call);
+  }
+
+  async configureTraining(
+    options: Ops['configure_training']['options'],
+    call?: CallOptions,
+  ) {
+    return this.#link().configureTraining(options, call);
+  }
+
+  async trainStep(
+    images: ImageBatch,
+    labels: Float32Array,
+    options?: Ops['train_step']['options'],
+    call?: CallOptions,
+  ) {
+    return this.#link().trainStep(images, labels, options, call);
+  }
+
+  async evalStep(images: ImageBatch, call?: CallOptions) {
+    return this.#link().evalStep(images, call);
+  }
+
+  async save(options: Ops['save']['options'], call?: CallOptions) {
+    return this.#link().save(options, call);
+  }
+
+  async load(options: Ops['load']['options'], call?: CallOptions) {
+    const result = await this.#link().load(options, call);
+    this.#card = result.card;
+    return result;
+  }
+
+  async stats(call?: CallOptions) {
+    return this.#link().stats(call);
+  }
+
+  /** Asks the sidecar to exit; it is not restarted. Use {@link close}. */
+  async shutdown(call?: CallOptions) {
+    const link = this.#link();
+    this.#closing = true;
+    return link.shutdown(call);
+  }
+
+  #link(): SidecarClient {
+    if (this.#ready && this.#client) return this.#client;
+    const state = this.#closing ? 'closed' : 'not ready';
+    throw new AppError('MODEL_UNAVAILABLE', `The model process is ${state}`, {
+      details: { restarts: this.#restarts, fatal: this.#fatal?.code },
+    });
+  }
+
+  // Spawned sidecar.
+
+  async #launch(): Promise<HelloResult> {
+    const endpoint = this.#endpointFor(++this.#generation);
+    const log = this.#root.child({ component: 'sidecar' });
+    const child = new SidecarChild(this.#command(endpoint), log);
+    const client = this.#newClient(endpoint);
+    this.#child = child;
+    this.#client = client;
+    void child.exited.then((exit) => this.#onExit(child, client, exit));
+    const sidecarPid = child.pid;
+    this.#log.info({ sidecarPid, endpoint }, 'sidecar spawned');
+    try {
+      return this.#becomeReady(await this.#handshake(client, child));
+    } catch (err: unknown) {
+      child.kill('SIGKILL');
+      throw await this.#startError(err, child);
+    }
+  }
+
+  #endpointFor(generation: number): string {
+    const fixed = this.#config.sidecar.endpoint;
+    if (fixed !== null) return fixed;
+    // A fresh path per process: a socket left by a dead one is never reused.
+    return `ipc://${join(this.#tmpDir!, `sidecar-${generation}.sock`)}`;
+  }
+
+  #command(endpoint: string): ChildCommand {
+    const json = JSON.stringify(sidecarSlice(this.#config));
+    if (this.#opts.command) return this.#opts.command(endpoint, json);
+    const pythonPath = [join(repoRoot(), 'python'), process.env.PYTHONPATH]
+      .filter(Boolean)
+      .join(delimiter);
+    return {
+      file: this.#config.sidecar.python,
+      args: ['-m', 'faceattr', '--endpoint', endpoint, '--config-json', json],
+      env: { ...process.env, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: '1' },
+    };
+  }
+
+  #onExit(child: SidecarChild, client: SidecarClient, exit: SidecarExit) {
+    client.close(); // fails what is in flight with SIDECAR_DIED, right now
+    if (child !== this.#child) return;
+    const uptimeMs = this.#readyAt > 0 ? Date.now() - this.#readyAt : 0;
+    this.#child = null;
+    this.#client = null;
+    this.#ready = false;
+    this.#readyAt = 0;
+    const level = this.#closing ? 'info' : 'warn';
+    this.#log[level]({ ...exit, sidecarPid: child.pid }, 'sidecar exited');
+    this.emit('exit', exit);
+    if (this.#closing || !this.#everReady || this.#fatal) return;
+    // A sidecar that stayed up a while starts the backoff over.
+    if (uptimeMs >= this.#config.sidecar.restartBackoffMs.max) {
+      this.#attempt = 0;
+    }
+    void this.#restartLater();
+  }
+
+  async #restartLater() {
+    const delayMs = backoffDelay(this.#attempt++, this.#backoff());
+    this.emit('restart', { attempt: this.#attempt, delayMs });
+    this.#log.info({ attempt: this.#attempt, delayMs }, 'sidecar restart');
+    await this.#wait(delayMs);
+    if (this.#closing) return;
+    this.#restarts++;
+    try {
+      await this.#launch();
+    } catch (err: unknown) {
+      // The failed child is killed; its exit schedules the next attempt.
+      if (isAppError(err) && err.code === 'PROTOCOL_MISMATCH') {
+        this.#fatal = err;
+      }
+      this.#log.error({ err }, 'sidecar restart failed');
+    }
+  }
+
+  async #startError(err: unknown, child: SidecarChild): Promise<unknown> {
+    if (!isAppError(err) || err.code !== 'SIDECAR_DIED' || !child.exit) {
+      return err;
+    }
+    const stderr = await child.tail();
+    const { code, signal } = child.exit;
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    const last = stderr.slice(-5).join('\n');
+    return new AppError(
+      'SIDECAR_DIED',
+      `The sidecar exited during start-up (${how}):\n${last}`,
+      { cause: err, details: { code, signal, stderr } },
+    );
+  }
+
+  // A sidecar started elsewhere (sidecar.spawn = false).
+
+  async #connect(): Promise<HelloResult> {
+    this.#generation++;
+    const client = this.#newClient(this.#config.sidecar.endpoint!, {
+      onDisconnect: () => this.#lost('disconnected', true),
+      onTimeout: () => this.#lost('timed out', false),
+    });
+    this.#client = client;
+    this.#log.info({ endpoint: client.endpoint }, 'connecting to sidecar');
+    return this.#becomeReady(await this.#handshake(client));
+  }
+
+  /** The connected sidecar stopped answering: stop routing, keep probing. */
+  #lost(why: string, failInFlight: boolean) {
+    if (!this.#ready || this.#closing) return;
+    this.#ready = false;
+    if (failInFlight) this.#client?.failAll('SIDECAR_DIED');
+    this.#log.warn({ endpoint: this.endpoint, why }, 'sidecar lost');
+    this.emit('exit', { code: null, signal: null });
+    void this.#probe();
+  }
+
+  async #probe() {
+    if (this.#probing) return;
+    this.#probing = true;
+    const client = this.#client!;
+    while (!this.#closing && !client.closed) {
+      const delayMs = backoffDelay(this.#attempt++, this.#backoff());
+      this.emit('restart', { attempt: this.#attempt, delayMs });
+      await this.#wait(delayMs);
+      if (this.#closing) break;
+      try {
+        const timeoutMs = this.#config.sidecar.callTimeoutMs;
+        const hello = checkProtocol(await client.hello({}, { timeoutMs }));
+        this.#restarts++;
+        this.#attempt = 0;
+        this.#becomeReady(hello);
+        break;
+      } catch (err: unknown) {
+        this.#log.debug({ err }, 'sidecar probe failed');
+      }
+    }
+    this.#probing = false;
+  }
+
+  // Shared.
+
+  #newClient(
+    endpoint: string,
+    hooks: Pick<
+      ConstructorParameters<typeof SidecarClient>[0],
+      'onDisconnect' | 'onTimeout'
+    > = {},
+  ): SidecarClient {
+    const { callTimeoutMs, maxMessageBytes } = this.#config.sidecar;
+    const logger = this.#log;
+    return new SidecarClient({
+      endpoint,
+      callTimeoutMs,
+      maxMessageBytes,
+      logger,
+      ...hooks,
+    });
+  }
+
+  /** Retries `hello` with growing deadlines until `startTimeoutMs`. */
+  async #handshake(
+    client: SidecarClient,
+    child?: SidecarChild,
+  ): Promise<HelloResult> {
+    const { startTimeoutMs } = this.#config.sidecar;
+    const deadline = Date.now() + startTimeoutMs;
+    for (let tryMs = HELLO_TRY_MS; ; tryMs *= 2) {
+      const left = deadline - Date.now();
+      if (left <= 0 || this.#closing) break;
+      const timeoutMs = Math.min(tryMs, HELLO_TRY_MAX_MS, left);
+      try {
+        return checkProtocol(await client.hello({}, { timeoutMs }));
+      } catch (err: unknown) {
+        const retry = isAppError(err) && err.code === 'SIDECAR_TIMEOUT';
+        if (!retry || child?.exit) throw err;
+      }
+    }
+    throw new AppError(
+      'SIDECAR_TIMEOUT',
+      `The sidecar did not answer hello within ${startTimeoutMs} ms`,
+      { details: { endpoint: client.endpoint, stderr: child?.relay.tail } },
+    );
+  }
+
+  #becomeReady(hello: HelloResult): HelloResult {
+    this.#hello = hello;
+    this.#card = hello.model;
+    this.#ready = true;
+    this.#everReady = true;
+    this.#readyAt = Date.now();
+    const { device, threads, torch } = hello;
+    const fields = { sidecarPid: hello.pid, device, threads, torch };
+    const model = hello.model?.name ?? null;
+    this.#log.info(
+      { ...fields, model, restarts: this.#restarts },
+      'sidecar ready',
+    );
+    this.emit('ready', hello);
+    return hello;
+  }
+
+  #backoff() {
+    return this.#config.sidecar.restartBackoffMs;
+  }
+
+  /** A sleep that {@link close} cuts short. */
+  #wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+      this.#timer = setTimeout(resolve, ms);
+    });
+  }
+
+  async #shutdownAll(): Promise<void> {
+    const owned = this.#config.sidecar.spawn;
+    const child = this.#child;
+    const client = this.#client;
+    const askedToExit = this.#closing; // shutdown() was already sent
+    this.#closing = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#wake?.();
+    if (owned && child && client && this.#ready && !askedToExit) {
+      await client.shutdown({ timeoutMs: STOP_GRACE_MS }).catch(() => {});
+    }
+    this.#ready = false;
+    if (child) await child.stop(STOP_GRACE_MS);
+    client?.close();
+    this.#client = null;
+    if (this.#tmpDir) await rm(this.#tmpDir, { recursive: true, force: true });
+    this.#tmpDir = null;
+  }
+}
+
+/**
+ * Builds a supervisor for `config` and starts it.
+ * @throws what {@link SidecarSupervisor.start} throws.
+ */
+export async function startSidecar(
+  config: Config,
+  opts: SupervisorOptions = {},
+): Promise<SidecarSupervisor> {
+  const sidecar = new SidecarSupervisor(config, opts);
+  await sidecar.start();
+  return sidecar;
+}
+
+/** @throws AppError `PROTOCOL_MISMATCH` unless both sides speak ours. */
+function checkProtocol(hello: HelloResult): HelloResult {
+  if (hello.protocol !== PROTOCOL_VERSION) {
+    throw new AppError(
+      'PROTOCOL_MISMATCH',
+      `The sidecar speaks protocol ${String(hello.protocol)}; ` +
+        `this build speaks ${PROTOCOL_VERSION}. Update both sides together.`,
+      { details: { sidecar: hello.protocol, ours: PROTOCOL_VERSION } },
+    );
+  }
+  return hello;
+}
