@@ -1,0 +1,54 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { AppError, errorBody, isAppError, type ErrorCode } from '../errors.ts';
+
+/** Fastify and @fastify/multipart error codes that a client caused. */
+const CLIENT_FAULTS: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'UPLOAD_TOO_LARGE',
+  FST_REQ_FILE_TOO_LARGE: 'UPLOAD_TOO_LARGE',
+  FST_FILES_LIMIT: 'TOO_MANY_FILES',
+  FST_PARTS_LIMIT: 'TOO_MANY_FILES',
+  FST_FIELDS_LIMIT: 'TOO_MANY_FILES',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'NOT_AN_IMAGE',
+};
+
+function isFastifyError(err: unknown): err is FastifyError {
+  return err instanceof Error && typeof (err as FastifyError).code === 'string';
+}
+
+/**
+ * Turns anything thrown on the request path into an AppError. Errors a
+ * client caused (limits, bad bodies, failed validation) keep a 4xx status;
+ * anything else becomes INTERNAL, which is a bug to fix.
+ */
+export function toAppError(err: unknown): AppError {
+  if (isAppError(err)) return err;
+  if (!isFastifyError(err))
+    return new AppError('INTERNAL', undefined, { cause: err });
+  const mapped = CLIENT_FAULTS[err.code];
+  if (mapped) return new AppError(mapped, undefined, { cause: err });
+  const status = err.statusCode ?? 500;
+  if (err.validation || (status >= 400 && status < 500)) {
+    return new AppError('BAD_REQUEST', err.message, { cause: err });
+  }
+  return new AppError('INTERNAL', undefined, { cause: err });
+}
+
+/** Installs the `{error: {code, message}}` handler on an encapsulation context. */
+export function installJsonErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err, req, reply) => {
+    const appErr = toAppError(err);
+    if (appErr.status >= 500) {
+      req.log.error({ err, code: appErr.code }, 'request failed');
+    } else {
+      req.log.info(
+        { code: appErr.code, cause: String(err) },
+        'request refused',
+      );
+    }
+    return reply.code(appErr.status).send(errorBody(appErr));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const err = new AppError('FILE_NOT_FOUND', `No route for ${req.method}`);
+    return reply.code(404).send(errorBody(err));
+  });
+}

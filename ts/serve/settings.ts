@@ -1,0 +1,43 @@
+/**
+ * The `server.*` slice of the configuration, as the HTTP layer reads it.
+ * Mirrors `configs/default.json`; the config module validates it.
+ */
+export interface ServerSettings {
+  host: string;
+  port: number;
+  /** Public base URL (`https://faces.example.org`); null: from Host headers. */
+  publicUrl: string | null;
+  /** Largest accepted upload, in bytes (per file and per raw body). */
+  maxUploadBytes: number;
+  /** Most files in one multipart upload. */
+  maxFilesPerRequest: number;
+  /** Largest accepted image, in pixels (width × height, from the header). */
+  maxPixels: number;
+  /** Smallest accepted image side, in pixels. */
+  minSide: number;
+  /** Uploaded and generated files are deleted this long after writing. */
+  fileTtlSeconds: number;
+  /** Where uploads and outputs live; null: a private temp directory. */
+  dataDir: string | null;
+  /** Most Gradio events waiting or running at once; beyond it: 503. */
+  queueMax: number;
+  /** A Gradio session with nothing pending is dropped after this long. */
+  sessionTtlSeconds: number;
+  /** Interval of heartbeat messages on open event streams. */
+  heartbeatSeconds: number;
+}
+
+export const DEFAULT_SERVER_SETTINGS: Readonly<ServerSettings> = Object.freeze({
+  host: '127.0.0.1',
+  port: 7860,
+  publicUrl: null,
+  maxUploadBytes: 20 * 1024 * 1024,
+  maxFilesPerRequest: 4,
+  maxPixels: 40_000_000,
+  minSide: 32,
+  fileTtlSeconds: 3600,
+  dataDir: null,
+  queueMax: 64,
+  sessionTtlSeconds: 600,
+  heartbeatSeconds: 10,
+});
