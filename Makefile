@@ -23,6 +23,9 @@ TEST_DEPS := $(RUN_DEPS) deps/debian-test.txt
 NODE_STAMP := node_modules/.package-lock.json
 LOCKFILE := $(wildcard package-lock.json)
 
+# Python sources black and flake8 check (whichever of them exist).
+PY_SOURCES := $(wildcard python scripts)
+
 CHECKS := format-check lint typecheck black flake8 compose-check vitest pytest
 
 .PHONY: help install install-test run test $(CHECKS)
@@ -64,10 +67,10 @@ typecheck: $(NODE_STAMP)
 	$(NPX) tsc --noEmit
 
 black:
-	black --check python scripts
+	black --check $(PY_SOURCES)
 
 flake8:
-	flake8 python scripts
+	flake8 $(PY_SOURCES)
 
 # Checks the compose files' syntax and merge; no Docker engine is needed.
 compose-check:
