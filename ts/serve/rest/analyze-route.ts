@@ -70,9 +70,10 @@ export function analysisJson(result: ImageAnalysis) {
 async function imageBytes(req: FastifyRequest): Promise<Buffer> {
   if (req.isMultipart()) {
     for await (const part of req.parts()) {
-      if (part.type === 'file' && part.fieldname === 'image') {
-        return part.toBuffer();
-      }
+      if (part.type !== 'file') continue;
+      // Other files must still be read, or the parser stalls.
+      const data = await part.toBuffer();
+      if (part.fieldname === 'image') return data;
     }
     throw new AppError('MISSING_IMAGE', 'No multipart field named "image"');
   }

@@ -1,0 +1,226 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../ts/serve/app.ts';
+import { DEFAULT_SERVER_SETTINGS } from '../../ts/serve/settings.ts';
+import { solidPng } from './helpers/app.ts';
+import { StubAnalyzer } from './helpers/stub-analyzer.ts';
+
+function multipart(field: string, data: Buffer, filename = 'face.png') {
+  const boundary = '----faceattr-test';
+  const body = Buffer.concat([
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; ` +
+        `filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+    ),
+    data,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  return {
+    body,
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+  };
+}
+
+describe('REST /api/v1/analyze transport (stub pipeline)', () => {
+  let app: FastifyInstance;
+  let stub: StubAnalyzer;
+  let png: Buffer;
+  beforeAll(async () => {
+    stub = new StubAnalyzer({ faces: 2 });
+    app = await buildApp({
+      analyzer: stub,
+      settings: { ...DEFAULT_SERVER_SETTINGS, maxUploadBytes: 64 * 1024 },
+    });
+    png = await solidPng('#ff4040');
+  });
+  afterAll(() => app.close());
+
+  it('takes a multipart field named image and returns every face', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/analyze?explain=both',
+      ...multipart('image', png),
+    });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.faces).toHaveLength(2);
+    const [face] = body.faces;
+    expect(face.box).toHaveLength(4);
+    expect(['male', 'female']).toContain(face.gender.label);
+    expect(['smiling', 'not_smiling']).toContain(face.smile.label);
+    expect(face.gender.probability).toBeGreaterThanOrEqual(0.5);
+    expect(face.explanations.gender.png).toMatch(/^data:image\/png;base64,/);
+    expect(face.explanations.smile.explained_label).toBe(face.smile.label);
+    expect(body.image).toMatchObject({
+      width: 64,
+      height: 64,
+      orientation_applied: false,
+    });
+    expect(body.image.frames).toBeUndefined();
+    expect(body.model).toEqual({ name: 'stub', version: '1' });
+    expect(res.headers['x-request-id']).toBeTruthy();
+  });
+
+  it('takes the raw body with an image content type, explaining nothing by default', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/analyze',
+      headers: { 'content-type': 'image/png' },
+      body: png,
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().faces[0].explanations).toEqual({});
+    expect(stub.calls.at(-1)?.explain).toEqual([]);
+  });
+
+  it('maps each explain value to its tasks', async () => {
+    for (const [explain, tasks] of [
+      ['gender', ['gender']],
+      ['smile', ['smile']],
+      ['both', ['gender', 'smile']],
+      ['none', []],
+    ] as const) {
+      await app.inject({
+        method: 'POST',
+        url: `/api/v1/analyze?explain=${explain}`,
+        headers: { 'content-type': 'application/octet-stream' },
+        body: png,
+      });
+      expect(stub.calls.at(-1)?.explain).toEqual(tasks);
+    }
+  });
+
+  it('refuses an unknown explain value with BAD_REQUEST', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/analyze?explain=everything',
+      headers: { 'content-type': 'image/png' },
+      body: png,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('BAD_REQUEST');
+  });
+
+  it('refuses a missing image with MISSING_IMAGE', async () => {
+    const noBody = await app.inject({ method: 'POST', url: '/api/v1/analyze' });
+    expect(noBody.statusCode).toBe(400);
+    expect(noBody.json().error.code).toBe('MISSING_IMAGE');
+    const wrongField = await app.inject({
+      method: 'POST',
+      url: '/api/v1/analyze',
+      ...multipart('photo', png),
+    });
+    expect(wrongField.json().error.code).toBe('MISSING_IMAGE');
+  });
+
+  it('refuses a body over the byte limit with 413 UPLOAD_TOO_LARGE, raw or multipart', async () => {
+    const big = Buffer.alloc(70 * 1024, 1);
+    const raw = await app.inject({
+      method: 'POST',
+      url: '/api/v1/analyze',
+      headers: { 'content-type': 'image/jpeg' },
+      body: big,
+    });
+    expect(raw.statusCode).toBe(413);
+    expect(raw.json().error.code).toBe('UPLOAD_TOO_LARGE');
+    const form = await app.inject({
+      method: 'POST',
+      url: '/api/v1/analyze',
+      ...multipart('image', big),
+    });
+    expect(form.statusCode).toBe(413);
+    expect(form.json().error.code).toBe('UPLOAD_TOO_LARGE');
+  });
+
+  it('refuses a non-image content type with 415 and never echoes the upload', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/analyze',
+      headers: { 'content-type': 'text/html' },
+      body: '<script>alert("echo")</script>',
+    });
+    expect(res.statusCode).toBe(415);
+    expect(res.json().error.code).toBe('NOT_AN_IMAGE');
+    expect(res.body).not.toContain('alert');
+  });
+
+  it('answers 503 MODEL_UNAVAILABLE while the model is not ready', async () => {
+    stub.options.ready = false;
+    try {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/analyze',
+        headers: { 'content-type': 'image/png' },
+        body: png,
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().error.code).toBe('MODEL_UNAVAILABLE');
+      expect((await app.inject({ url: '/readyz' })).statusCode).toBe(503);
+    } finally {
+      stub.options.ready = true;
+    }
+  });
+
+  it('answers unknown routes with a JSON 404', async () => {
+    const res = await app.inject({ url: '/no/such/route' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error.code).toBe('FILE_NOT_FOUND');
+  });
+});
+
+describe('health, metrics, docs and the page', () => {
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    app = await buildApp({
+      analyzer: new StubAnalyzer(),
+      settings: { ...DEFAULT_SERVER_SETTINGS },
+    });
+  });
+  afterAll(() => app.close());
+
+  it('reports liveness and readiness with the model name', async () => {
+    expect((await app.inject({ url: '/healthz' })).json()).toEqual({
+      status: 'ok',
+    });
+    const ready = await app.inject({ url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json().model).toEqual({ name: 'stub', version: '1' });
+  });
+
+  it('exposes request counts by route and status, and queue depth', async () => {
+    await app.inject({ url: '/healthz' });
+    const text = (await app.inject({ url: '/metrics' })).body;
+    expect(text).toMatch(
+      /faceattr_http_requests_total\{method="GET",route="\/healthz",status="200"\} \d+/,
+    );
+    expect(text).toContain('faceattr_http_request_duration_seconds_bucket');
+    expect(text).toContain('faceattr_gradio_queue_depth 0');
+    expect(text).toContain('faceattr_sidecar_restarts 0');
+    expect(text).toContain('faceattr_inference_seconds');
+  });
+
+  it('publishes an OpenAPI document with the analyze route and a docs page', async () => {
+    const doc = (await app.inject({ url: '/docs/json' })).json();
+    const post = doc.paths['/api/v1/analyze'].post;
+    expect(Object.keys(post.requestBody.content)).toContain(
+      'multipart/form-data',
+    );
+    expect(doc.paths['/gradio_api/queue/join']).toBeUndefined();
+    const page = await app.inject({ url: '/docs/' });
+    expect([200, 302]).toContain(page.statusCode);
+  });
+
+  it('serves the page and the Gradio browser client from this origin only', async () => {
+    const page = await app.inject({ url: '/' });
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.headers['content-security-policy']).toContain(
+      "default-src 'self'",
+    );
+    expect(page.body).not.toMatch(/https?:\/\//);
+    const bundle = await app.inject({ url: '/ui/vendor/browser.js' });
+    expect(bundle.statusCode).toBe(200);
+    expect(bundle.body).toContain('submit');
+    const js = await app.inject({ url: '/ui/app.js' });
+    expect(js.body).toContain("from '/ui/vendor/browser.js'");
+  });
+});
