@@ -194,7 +194,7 @@ export function gradioClientSuite(name: string, fx: SuiteFixtures): void {
         const input = { path: p, meta: FILE_META, orig_name: 'x.png' };
         await expect(
           client.predict('/predict', [input, 'Smile']),
-        ).rejects.toThrow();
+        ).rejects.toThrow(REFUSED);
       }
       await expect(client.predict('/predict', [{}, 'Smile'])).rejects.toThrow(
         /did not arrive/,
