@@ -267,7 +267,7 @@ export function subgroupColumns(
 
 const naturalOrder = new Intl.Collator('en', { numeric: true });
 
-/** Sorts group names so that "9" comes before "10" and "20–29" before "100–109". */
+/** Natural order: "9" before "10", "20–29" before "100–109". */
 function sortGroups(
   groups: Record<string, GroupAccuracy>,
 ): Record<string, GroupAccuracy> {
@@ -277,7 +277,8 @@ function sortGroups(
 
 /**
  * Accuracy per subgroup at the calibrated threshold (p = sigmoid(z / T),
- * positive when p >= threshold), per column, split and task.
+ * positive when p >= threshold), per column, split and task. A task with
+ * no labelled image in any group of a column gets no table there.
  */
 export function subgroupTables(
   scored: readonly ScoredImage[],
@@ -291,6 +292,7 @@ export function subgroupTables(
         const p = calibrated(z, calibration.temperature[task]);
         const predicted = predict(p, calibration.thresholds[task]);
         const groups = subgroupAccuracy(y, predicted, images.map(group));
+        if (Object.keys(groups).length === 0) continue;
         out.push({ column, split, task, groups: sortGroups(groups) });
       }
     }
