@@ -25,7 +25,12 @@ export interface HelloResult {
 /** `load_model`: a checkpoint, or a fresh model built from an arch. */
 export type LoadModelOptions =
   | { checkpoint: string }
-  | { arch: ModelArch; input_size: number; pretrained: string | null };
+  | {
+      arch: ModelArch;
+      input_size: number;
+      /** Weights for the trunk; null for none; absent: the configured file. */
+      pretrained?: string | null;
+    };
 export interface LoadModelResult {
   card: ModelCard;
   pretrained_loaded: boolean;
@@ -38,6 +43,8 @@ export interface DetectOptions {
   min_size_frac?: number;
   /** Retry on a padded copy when nothing is found (faces at the edge). */
   pad_retry?: boolean;
+  /** Drop detections scoring below this (0..1; the sidecar defaults 0.5). */
+  min_score?: number;
 }
 export interface FaceBox {
   /** Pixels of the image sent; x, y is the top-left corner. */
@@ -104,6 +111,8 @@ export interface SaveOptions {
   path: string;
   card: Partial<ModelCard>;
   include_optimizer: boolean;
+  /** TypeScript's LR-schedule state, stored in the checkpoint for resume. */
+  scheduler_state?: unknown;
 }
 export interface SaveResult {
   path: string;
@@ -118,6 +127,8 @@ export interface LoadOptions {
 }
 export interface LoadResult {
   card: ModelCard;
+  /** What `save` stored as `scheduler_state`, when it stored any. */
+  scheduler_state?: unknown;
 }
 
 export interface StatsResult {

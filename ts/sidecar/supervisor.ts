@@ -1,20 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { sidecarSlice, repoRoot, type Config } from '../config/index.ts';
+import { join } from 'node:path';
+import { sidecarSlice, type Config } from '../config/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging.ts';
-import {
-  PROTOCOL_VERSION,
-  type HelloResult,
-  type ModelCard,
-  type Ops,
-  type Task,
-} from '../protocol/index.ts';
+import type { HelloResult, ModelCard, Ops, Task } from '../protocol/index.ts';
 import { backoffDelay } from './backoff.ts';
 import { SidecarChild, type ChildCommand } from './child.ts';
 import { SidecarClient } from './client.ts';
+import { pythonCommand } from './command.ts';
+import { checkProtocol, handshake } from './handshake.ts';
 import type {
   CallOptions,
   ImageBatch,
@@ -36,9 +32,6 @@ export interface SupervisorOptions {
 
 /** How long a spawned sidecar gets to exit after `shutdown` or SIGTERM. */
 const STOP_GRACE_MS = 2000;
-/** First handshake attempt's deadline; doubled per retry up to the cap. */
-const HELLO_TRY_MS = 1000;
-const HELLO_TRY_MAX_MS = 10_000;
 
 /**
  * Owns the sidecar: spawns it (or connects to one started elsewhere when
@@ -240,16 +233,9 @@ export class SidecarSupervisor
   }
 
   #command(endpoint: string): ChildCommand {
+    if (!this.#opts.command) return pythonCommand(this.#config, endpoint);
     const json = JSON.stringify(sidecarSlice(this.#config));
-    if (this.#opts.command) return this.#opts.command(endpoint, json);
-    const pythonPath = [join(repoRoot(), 'python'), process.env.PYTHONPATH]
-      .filter(Boolean)
-      .join(delimiter);
-    return {
-      file: this.#config.sidecar.python,
-      args: ['-m', 'faceattr', '--endpoint', endpoint, '--config-json', json],
-      env: { ...process.env, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: '1' },
-    };
+    return this.#opts.command(endpoint, json);
   }
 
   #onExit(child: SidecarChild, client: SidecarClient, exit: SidecarExit) {
@@ -370,29 +356,10 @@ export class SidecarSupervisor
     });
   }
 
-  /** Retries `hello` with growing deadlines until `startTimeoutMs`. */
-  async #handshake(
-    client: SidecarClient,
-    child?: SidecarChild,
-  ): Promise<HelloResult> {
+  #handshake(client: SidecarClient, child?: SidecarChild) {
     const { startTimeoutMs } = this.#config.sidecar;
-    const deadline = Date.now() + startTimeoutMs;
-    for (let tryMs = HELLO_TRY_MS; ; tryMs *= 2) {
-      const left = deadline - Date.now();
-      if (left <= 0 || this.#closing) break;
-      const timeoutMs = Math.min(tryMs, HELLO_TRY_MAX_MS, left);
-      try {
-        return checkProtocol(await client.hello({}, { timeoutMs }));
-      } catch (err: unknown) {
-        const retry = isAppError(err) && err.code === 'SIDECAR_TIMEOUT';
-        if (!retry || child?.exit) throw err;
-      }
-    }
-    throw new AppError(
-      'SIDECAR_TIMEOUT',
-      `The sidecar did not answer hello within ${startTimeoutMs} ms`,
-      { details: { endpoint: client.endpoint, stderr: child?.relay.tail } },
-    );
+    const cancelled = () => this.#closing;
+    return handshake(client, { startTimeoutMs, child, cancelled });
   }
 
   #becomeReady(hello: HelloResult): HelloResult {
@@ -455,17 +422,4 @@ export async function startSidecar(
   const sidecar = new SidecarSupervisor(config, opts);
   await sidecar.start();
   return sidecar;
-}
-
-/** @throws AppError `PROTOCOL_MISMATCH` unless both sides speak ours. */
-function checkProtocol(hello: HelloResult): HelloResult {
-  if (hello.protocol !== PROTOCOL_VERSION) {
-    throw new AppError(
-      'PROTOCOL_MISMATCH',
-      `The sidecar speaks protocol ${String(hello.protocol)}; ` +
-        `this build speaks ${PROTOCOL_VERSION}. Update both sides together.`,
-      { details: { sidecar: hello.protocol, ours: PROTOCOL_VERSION } },
-    );
-  }
-  return hello;
 }
