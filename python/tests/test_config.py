@@ -1,0 +1,50 @@
+import pytest
+
+from faceattr.config import DEFAULT_HAAR_CASCADE, parse_config, parse_config_json
+
+
+def test_accepts_the_documented_slice():
+    cfg = parse_config_json(
+        '{"threads": 0, "device": "auto", "max_message_bytes": 67108864,'
+        ' "detector": {"kind": "res10", "haar_cascade": "/x.xml", "res10_dir": "/w"},'
+        ' "model": {"checkpoint": "models/default/model.pt", "pretrained": null}}'
+    )
+    assert cfg.threads == 0 and cfg.device == "auto" and cfg.max_message_bytes == 67108864
+    assert (cfg.detector.kind, cfg.detector.res10_dir) == ("res10", "/w")
+    assert cfg.model.checkpoint == "models/default/model.pt" and cfg.model.pretrained is None
+
+
+def test_missing_keys_take_defaults():
+    cfg = parse_config({})
+    assert cfg.device == "auto" and cfg.detector.haar_cascade == DEFAULT_HAAR_CASCADE
+    assert cfg.model.checkpoint is None
+
+
+def test_is_frozen():
+    cfg = parse_config({})
+    with pytest.raises(AttributeError):
+        cfg.threads = 3  # type: ignore[misc]
+
+
+def test_names_every_bad_value():
+    with pytest.raises(ValueError) as err:
+        parse_config({"threads": -1, "device": "tpu", "detector": {"kind": "dlib"}})
+    text = str(err.value)
+    assert "threads" in text and "'tpu'" in text and "'dlib'" in text
+
+
+def test_rejects_a_boolean_for_threads_and_invalid_json():
+    with pytest.raises(ValueError, match="threads"):
+        parse_config({"threads": True})
+    with pytest.raises(ValueError, match="not valid JSON"):
+        parse_config_json("{threads: 0")
+
+
+def test_res10_without_a_directory_is_an_error():
+    with pytest.raises(ValueError, match="res10_dir"):
+        parse_config({"detector": {"kind": "res10"}})
+
+
+def test_reports_unknown_keys_without_failing():
+    cfg = parse_config({"python": "/usr/bin/python3", "model": {"extra": 1}})
+    assert cfg.unknown_keys == ("python", "model.extra")

@@ -1,0 +1,142 @@
+import itertools
+
+import cv2
+import numpy as np
+import pytest
+from conftest import CELEBA_IMAGES, HAAR_CASCADE, RES10_DIR
+
+from faceattr.config import DetectorConfig
+from faceattr.detect import (
+    Box,
+    HaarDetector,
+    Res10Detector,
+    build_detector,
+    detect_faces,
+    haar_score,
+    unpad_boxes,
+)
+
+needs_cascade = pytest.mark.skipif(
+    not __import__("os").path.isfile(HAAR_CASCADE), reason=f"opencv-data absent: {HAAR_CASCADE}"
+)
+
+
+class FakeDetector:
+    """Finds the given boxes only on images at least ``min_width`` wide."""
+
+    kind = "fake"
+
+    def __init__(self, boxes, min_width=0):
+        self.boxes, self.min_width, self.calls = boxes, min_width, []
+
+    def find(self, rgb, min_size):
+        self.calls.append((rgb.shape, min_size))
+        return list(self.boxes) if rgb.shape[1] >= self.min_width else []
+
+    def describe(self):
+        return {"kind": self.kind}
+
+
+def celeba_face() -> np.ndarray:
+    """One aligned CelebA crop, RGB uint8 (109 x 89)."""
+    path = sorted(CELEBA_IMAGES.iterdir())[0]
+    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+
+
+needs_faces = pytest.mark.skipif(
+    not CELEBA_IMAGES.is_dir(), reason=f"face images absent: {CELEBA_IMAGES}"
+)
+
+
+def test_boxes_come_largest_first_and_low_scores_are_dropped():
+    boxes = [Box(0, 0, 10, 10, 0.9), Box(5, 5, 30, 30, 0.8), Box(1, 1, 50, 50, 0.2)]
+    found = detect_faces(FakeDetector(boxes), np.zeros((100, 100, 3), np.uint8), min_score=0.5)
+    assert [b.w for b in found.boxes] == [30, 10] and not found.padded
+
+
+def test_min_face_size_is_a_fraction_of_the_shorter_side():
+    fake = FakeDetector([])
+    detect_faces(fake, np.zeros((200, 400, 3), np.uint8), min_size_frac=0.25, pad_retry=False)
+    assert fake.calls == [((200, 400, 3), 50)]
+
+
+def test_tight_crop_retry_pads_40_percent_and_maps_boxes_back():
+    # Found only on the padded image (100 + 2*40 wide), at padded coordinates.
+    fake = FakeDetector([Box(30, 30, 60, 60, 0.9)], min_width=180)
+    found = detect_faces(fake, np.zeros((100, 100, 3), np.uint8), min_size_frac=0.1)
+    assert fake.calls[1][0] == (180, 180, 3)
+    assert found.padded and found.boxes == [Box(0, 0, 50, 50, 0.9)]
+
+
+def test_no_retry_when_disabled_and_padded_false_when_retry_finds_nothing():
+    found = detect_faces(FakeDetector([]), np.zeros((50, 50, 3), np.uint8), pad_retry=True)
+    assert found.boxes == [] and not found.padded
+    fake = FakeDetector([Box(0, 0, 9, 9, 1.0)], min_width=60)
+    assert detect_faces(fake, np.zeros((50, 50, 3), np.uint8), pad_retry=False).boxes == []
+
+
+def test_unpad_clips_to_the_image_and_drops_boxes_outside_it():
+    boxes = [Box(10, 10, 100, 20, 0.7), Box(0, 0, 5, 5, 0.6)]
+    assert unpad_boxes(boxes, 20, 20, 50, 40) == [Box(0, 0, 50, 10, 0.7)]
+
+
+def test_rejects_an_image_that_is_not_rgb_uint8():
+    with pytest.raises(ValueError, match=r"uint8 \[H, W, 3\]"):
+        detect_faces(FakeDetector([]), np.zeros((10, 10), np.uint8))
+
+
+def test_haar_score_is_in_0_to_1_and_monotonic():
+    grid = list(itertools.product(range(0, 21), [-5.0, 0.0, 50.0, 53.7, 54.0, 58.0, 200.0]))
+    scores = {(lv, w): haar_score(lv, w, 20, 53.7) for lv, w in grid}
+    assert all(0.0 <= s <= 1.0 for s in scores.values())
+    values = [scores[k] for k in sorted(grid)]  # by level, then weight
+    assert values == sorted(values)
+    assert scores[(20, 58.0)] > scores[(20, 54.0)] > scores[(19, 200.0)]
+    assert haar_score(20, 53.7, 20, 53.7) == 0.5 and haar_score(19, 99.0, 20, 53.7) < 0.5
+
+
+@needs_cascade
+def test_haar_finds_nothing_on_flat_grey():
+    found = detect_faces(HaarDetector(HAAR_CASCADE), np.full((120, 160, 3), 128, np.uint8))
+    assert found.boxes == [] and not found.padded
+
+
+@needs_cascade
+@needs_faces
+def test_haar_finds_a_face_placed_in_a_larger_image():
+    face = celeba_face()
+    canvas = np.full((240, 320, 3), 90, np.uint8)
+    canvas[60:169, 150:239] = face
+    found = detect_faces(HaarDetector(HAAR_CASCADE), canvas)
+    assert found.boxes and not found.padded
+    box = found.boxes[0]
+    assert 150 <= box.x + box.w / 2 <= 239 and 60 <= box.y + box.h / 2 <= 169
+    assert 0.5 <= box.score <= 1.0
+
+
+@needs_cascade
+@needs_faces
+def test_haar_boxes_on_a_tight_crop_lie_inside_it():
+    face = celeba_face()[20:95, 10:80]  # tighter than the aligned crop
+    found = detect_faces(HaarDetector(HAAR_CASCADE), face)
+    for box in found.boxes:
+        assert box.x >= 0 and box.y >= 0 and box.x + box.w <= 70 and box.y + box.h <= 75
+
+
+@pytest.mark.skipif(not RES10_DIR.is_dir(), reason=f"Res10-SSD files absent: {RES10_DIR}")
+@needs_faces
+def test_res10_finds_a_face_with_its_confidence_as_score():
+    canvas = np.full((240, 320, 3), 90, np.uint8)
+    canvas[60:169, 150:239] = celeba_face()
+    found = detect_faces(Res10Detector(str(RES10_DIR)), canvas)
+    assert found.boxes and 0.5 <= found.boxes[0].score <= 1.0
+    box = found.boxes[0]
+    assert 150 <= box.x + box.w / 2 <= 239 and 60 <= box.y + box.h / 2 <= 169
+
+
+def test_a_missing_cascade_is_an_error_and_missing_res10_falls_back_to_haar(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        HaarDetector(str(tmp_path / "none.xml"))
+    if __import__("os").path.isfile(HAAR_CASCADE):
+        config = DetectorConfig("res10", HAAR_CASCADE, str(tmp_path))
+        assert build_detector(config).kind == "haar"
