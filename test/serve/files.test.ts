@@ -118,8 +118,8 @@ describe('upload and file= routes', () => {
 
   it('returns server paths in upload order', async () => {
     const res = await upload(
-      new Blob([await solidPng('#ff0000', 8, 8)]),
-      new Blob([await solidPng('#00ff00', 8, 8)]),
+      new Blob([new Uint8Array(await solidPng('#ff0000', 8, 8))]),
+      new Blob([new Uint8Array(await solidPng('#00ff00', 8, 8))]),
     );
     expect(res.status).toBe(200);
     const paths = (await res.json()) as string[];
@@ -150,7 +150,7 @@ describe('upload and file= routes', () => {
   it('serves images inline and anything else as a nosniff attachment', async () => {
     const [png, html] = (await (
       await upload(
-        new Blob([await solidPng('#ff0000', 8, 8)]),
+        new Blob([new Uint8Array(await solidPng('#ff0000', 8, 8))]),
         new Blob(['<html><script>alert(1)</script></html>'], {
           type: 'text/html',
         }),

@@ -3,15 +3,9 @@
  * served (REST JSON, Gradio outputs, the browser page).
  */
 
-/** Tasks in wire order; see docs/wire-protocol.md. */
-export const TASKS = ['gender', 'smile'] as const;
-export type Task = (typeof TASKS)[number];
+import type { Task } from '../protocol/index.ts';
 
-/** Class names per task, negative first (the model card's `labels`). */
-export const CLASS_NAMES: Readonly<Record<Task, readonly [string, string]>> = {
-  gender: ['female', 'male'],
-  smile: ['not_smiling', 'smiling'],
-};
+export { TASKS, type Task } from '../protocol/index.ts';
 
 /** A calibrated decision: the label shown and its probability (0..1). */
 export interface LabelResult {
