@@ -8,7 +8,10 @@ import { prepareAll } from './prepare-all.ts';
 
 // npm runs a script named "prepare" after every `npm install`/`npm ci`; only
 // an explicit `npm run prepare -- <dirs>` should prepare data.
-if (process.env.npm_command && process.env.npm_command !== 'run-script') {
+if (
+  process.env.npm_lifecycle_event === 'prepare' &&
+  process.env.npm_command !== 'run-script'
+) {
   process.exit(0);
 }
 

@@ -21,9 +21,10 @@ export async function cropSquare(
   if (right <= left || bottom <= top) {
     throw new RangeError(`Square ${JSON.stringify(square)} misses the image`);
   }
-  const pipeline = sharp(img.data, {
-    raw: { width: img.width, height: img.height, channels: 3 },
-  })
+  const raw = { width: img.width, height: img.height, channels: 3 as const };
+  // sharp resizes before it extends, whatever the call order: pad first in
+  // one pipeline, then resize the padded square in a second one.
+  const padded = await sharp(img.data, { raw })
     .extract({ left, top, width: right - left, height: bottom - top })
     .extend({
       left: left - square.x,
@@ -32,9 +33,15 @@ export async function cropSquare(
       bottom: square.y + square.size - bottom,
       extendWith: 'copy',
     })
+    .raw()
+    .toBuffer();
+  if (square.size === outSize) return padded;
+  return sharp(padded, {
+    raw: { width: square.size, height: square.size, channels: 3 },
+  })
     .resize(outSize, outSize, { fit: 'fill' })
-    .raw();
-  return pipeline.toBuffer();
+    .raw()
+    .toBuffer();
 }
 
 /**
