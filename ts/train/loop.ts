@@ -62,6 +62,12 @@ export interface LoopDeps {
   log: Logger;
   onStep?: (e: StepEvent) => void;
   onEpochStart?: (epoch: number, steps: number) => void;
+  onEpochEnd?: (entry: EpochEntry) => void;
+  /**
+   * Checked between epochs: once aborted, the loop returns after saving the
+   * finished epoch, leaving a state that `--resume` continues.
+   */
+  signal?: AbortSignal;
 }
 
 export const FILES = {
@@ -101,7 +107,7 @@ export async function trainLoop(
   const stepsPerEpoch = countSteps(deps);
   const totalSteps = stepsPerEpoch * config.epochs;
   for (let epoch = state.epochsDone; epoch < config.epochs; epoch++) {
-    if (state.stopped) break;
+    if (state.stopped || deps.signal?.aborted) break;
     await engine.configureTraining({
       freeze_trunk: epoch < config.freezeTrunkEpochs,
     });
@@ -127,7 +133,9 @@ export async function trainLoop(
       },
       'epoch finished',
     );
+    deps.onEpochEnd?.(entry);
   }
+  if (deps.signal?.aborted) return state;
   state.stopped ??= 'done';
   await writeAtomic(path.join(deps.outDir, FILES.state), JSON.stringify(state));
   return state;
