@@ -1,4 +1,4 @@
-import { AppError } from '../errors.ts';
+import { AppError, isAppError } from '../errors.ts';
 import {
   decodeImage,
   type DecodedImage,
@@ -51,6 +51,38 @@ export function pipelineSettings(config: {
   };
 }
 
+/** ISO-BMFF brands of HEIF/HEIC files (iPhone photos), read from `ftyp`. */
+const HEIF_BRANDS = /^(heic|heix|heim|heis|hevc|hevx|hevm|hevs|mif1|msf1)$/;
+
+function isHeif(buf: Buffer): boolean {
+  return (
+    buf.length >= 12 &&
+    buf.toString('latin1', 4, 8) === 'ftyp' &&
+    HEIF_BRANDS.test(buf.toString('latin1', 8, 12))
+  );
+}
+
+/**
+ * Decodes, turning "not an image" for an HEIC this build cannot parse into
+ * UNSUPPORTED_FORMAT: it is an image, just not one we can read.
+ */
+async function decode(buf: Buffer, limits: ImageLimits): Promise<DecodedImage> {
+  try {
+    return await decodeImage(buf, limits);
+  } catch (err: unknown) {
+    if (isAppError(err) && err.code === 'NOT_AN_IMAGE' && isHeif(buf)) {
+      throw new AppError(
+        'UNSUPPORTED_FORMAT',
+        'HEIC images are not supported',
+        {
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
+}
+
 /** A box in decoded pixels → pixels of the oriented image as uploaded. */
 function toUploadPixels(box: PixelBox, img: DecodedImage): PixelBox {
   const k = 1 / img.scale;
@@ -85,7 +117,7 @@ export class FacePipeline implements Analyzer {
     options: AnalyzeOptions,
   ): Promise<ImageAnalysis> {
     const card = this.card();
-    const img = await decodeImage(image, this.settings.limits);
+    const img = await decode(image, this.settings.limits);
     this.checkAborted(options.signal);
     const faces = await findFaces(img, this.sidecar, {
       ...this.settings.detector,
