@@ -1,7 +1,12 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../ts/config/index.ts';
-import { APT_FIX, runDoctor } from '../../ts/doctor/index.ts';
+import {
+  APT_FIX,
+  assertEnvironment,
+  runDoctor,
+} from '../../ts/doctor/index.ts';
+import { rejection } from '../fixtures/errors.ts';
 import { pythonSidecarMissing } from '../fixtures/backends.ts';
 
 const missing = pythonSidecarMissing();
@@ -77,5 +82,12 @@ describe('runDoctor', () => {
     expect(check(loose, 'checkpoint')?.status).toBe('warn');
     const strict = await runDoctor(config(env), { requireCheckpoint: true });
     expect(check(strict, 'checkpoint')?.status).toBe('error');
+  });
+
+  it('refuses to start on a broken environment with ENVIRONMENT', async () => {
+    const broken = config({ FACEATTR_PYTHON: '/nope/python3' });
+    const err = await rejection(assertEnvironment(broken));
+    expect(err.code).toBe('ENVIRONMENT');
+    expect(err.message).toContain(APT_FIX);
   });
 });

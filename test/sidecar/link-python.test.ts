@@ -3,7 +3,7 @@ import { describe, it } from 'vitest';
 import { DEFAULTS, resolveFromRoot } from '../../ts/config/index.ts';
 import { SidecarSupervisor } from '../../ts/sidecar/index.ts';
 import { pythonSidecarMissing, testConfig } from '../fixtures/backends.ts';
-import { describeLink, noise } from './link-suite.ts';
+import { describeLink } from './link-suite.ts';
 
 const missing = pythonSidecarMissing();
 // The ImageNet trunk makes logits depend on the image; random init barely does.
@@ -31,7 +31,6 @@ if (missing) {
       });
       return sc;
     },
-    slow: (sc, call) =>
-      sc.predict(noise(1, 48, SIZE), ['gender', 'smile'], call),
+    slow: (sc, call) => sc.hello({ sleep_ms: 400 }, call),
   });
 }

@@ -165,3 +165,17 @@ function setPath(target: Record<string, unknown>, key: string, value: unknown) {
   }
   node[parts[parts.length - 1]] = value;
 }
+
+/** The env table as Markdown, for the README. */
+export function envVarsMarkdown(): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const row = (env: string, key: string, def: string, text: string) =>
+    line([`\`${env}\``, `\`${key}\``, cell(def), cell(text)]);
+  return [
+    line(['Variable', 'Config key', 'Default', 'Meaning']),
+    line(['---', '---', '---', '---']),
+    row(CONFIG_FILE_ENV, '(file)', '(none)', 'JSON config file, read first.'),
+    ...ENV_VARS.map((v) => row(v.env, v.key, v.default, v.description)),
+  ].join('\n');
+}

@@ -3,6 +3,7 @@ export { DEFAULTS } from './defaults.ts';
 export {
   CONFIG_FILE_ENV,
   ENV_VARS,
+  envVarsMarkdown,
   readEnv,
   type EnvKind,
   type EnvVar,

@@ -1,4 +1,6 @@
 import { sidecarSlice, type Config } from '../config/index.ts';
+import { AppError } from '../errors.ts';
+import { formatDoctorReport } from './format.ts';
 import {
   checkCheckpoint,
   checkSidecarPackage,
@@ -59,6 +61,22 @@ export async function runDoctor(
     fixes,
     durationMs: Date.now() - started,
   };
+}
+
+/**
+ * Runs the doctor before starting the sidecar.
+ * @returns the report when nothing is an error (warnings are allowed).
+ * @throws AppError `ENVIRONMENT` whose message is the readable report and
+ *   whose `details.report` is the report itself.
+ */
+export async function assertEnvironment(
+  config: Config,
+  opts: DoctorOptions = {},
+): Promise<DoctorReport> {
+  const report = await runDoctor(config, opts);
+  if (report.ok) return report;
+  const message = `The Python environment cannot run the sidecar:\n${formatDoctorReport(report)}`;
+  throw new AppError('ENVIRONMENT', message, { details: { report } });
 }
 
 type Import = (module: string) => Promise<unknown>;

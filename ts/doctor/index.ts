@@ -1,4 +1,4 @@
-export { runDoctor, type DoctorOptions } from './check.ts';
+export { assertEnvironment, runDoctor, type DoctorOptions } from './check.ts';
 export { formatDoctorReport } from './format.ts';
 export {
   APT_FIX,
