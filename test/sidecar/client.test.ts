@@ -104,6 +104,26 @@ describe('SidecarClient', () => {
   });
 });
 
+describe('SidecarClient when nobody reads', () => {
+  it('fails calls beyond the full send queue at once with QUEUE_FULL', async () => {
+    const endpoint = `ipc://${dir}/nobody.sock`;
+    const own = new SidecarClient({
+      endpoint,
+      callTimeoutMs: 2000,
+      maxMessageBytes: 1 << 20,
+    });
+    // zeromq queues 1000 messages (its default high-water mark), then refuses.
+    const calls = Array.from({ length: 1100 }, () => rejection(own.hello()));
+    const started = Date.now();
+    const last = await calls[calls.length - 1];
+    expect(last.code).toBe('QUEUE_FULL');
+    expect(Date.now() - started).toBeLessThan(1000);
+    own.close();
+    const codes = new Set((await Promise.all(calls)).map((e) => e.code));
+    expect(codes).toEqual(new Set(['QUEUE_FULL', 'SIDECAR_DIED']));
+  });
+});
+
 describe('SidecarClient without a model on the other side', () => {
   it('maps NO_MODEL to MODEL_UNAVAILABLE', async () => {
     const bare = await FakeRouter.bind(`ipc://${dir}/bare.sock`, {

@@ -63,7 +63,9 @@ export class SidecarClient implements SidecarOps {
     this.endpoint = opts.endpoint;
     this.#log = opts.logger ?? silentLogger();
     this.#pending = new PendingCalls(opts.onTimeout);
-    this.#socket = new Dealer({ linger: 0 });
+    // sendTimeout 0: when the sidecar stops reading and its queue is full,
+    // a send fails at once instead of parking every later call behind it.
+    this.#socket = new Dealer({ linger: 0, sendTimeout: 0 });
     if (opts.onDisconnect) {
       this.#socket.events.on('disconnect', () => opts.onDisconnect?.());
     }
@@ -200,11 +202,7 @@ export class SidecarClient implements SidecarOps {
       try {
         await this.#socket.send(frames);
       } catch (err: unknown) {
-        const cause = err;
-        this.#pending.reject(
-          id,
-          new AppError('SIDECAR_DIED', undefined, { cause }),
-        );
+        this.#pending.reject(id, sendError(err));
       }
     });
   }
@@ -261,6 +259,16 @@ export class SidecarClient implements SidecarOps {
       this.#log.warn({ err }, 'unreadable reply from sidecar dropped');
     }
   }
+}
+
+/** A full queue (EAGAIN) means "try later"; anything else, a dead link. */
+function sendError(cause: unknown): AppError {
+  const code = (cause as { code?: unknown } | null)?.code;
+  if (code === 'EAGAIN') {
+    const details = { reason: 'the sidecar link queue is full' };
+    return new AppError('QUEUE_FULL', undefined, { cause, details });
+  }
+  return new AppError('SIDECAR_DIED', undefined, { cause });
 }
 
 /** Maps an error reply to the app's error table. */

@@ -4,8 +4,8 @@ import type { Logger } from '../logging.ts';
 
 const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
 
-/** Keys of a sidecar line that pino sets itself. */
-const OWN_KEYS = new Set(['level', 'msg', 'ts', 'time', 'pid', 'hostname']);
+/** Keys of a sidecar line that pino sets itself; `pid` is renamed. */
+const OWN_KEYS = new Set(['level', 'msg', 'ts', 'time', 'hostname']);
 
 /**
  * Re-emits a child's output through pino, line by line. JSON lines
@@ -45,7 +45,9 @@ export class LogRelay {
       ? (record.level as 'info')
       : 'info';
     const fields = Object.fromEntries(
-      Object.entries(record).filter(([key]) => !OWN_KEYS.has(key)),
+      Object.entries(record)
+        .filter(([key]) => !OWN_KEYS.has(key))
+        .map(([key, value]) => [key === 'pid' ? 'sidecarPid' : key, value]),
     );
     this.log[level](fields, String(record.msg ?? ''));
   }

@@ -43,7 +43,10 @@ export interface CallOptions {
 }
 
 export interface PredictResult {
-  /** Raw logits per task, one per image; > 0 means the positive class. */
+  /**
+   * Raw logits per task, one per image; > 0 means the positive class. A
+   * non-finite logit arrives as null (JSON has no NaN).
+   */
   logits: Record<Task, number[]>;
   explained: Partial<Record<Task, Explained>>;
   /** Per explained task: `float32 [n, size, size]` in 0..1, C order. */
@@ -109,6 +112,8 @@ export interface SidecarEvents {
  * - `SIDECAR_TIMEOUT` past the call's deadline;
  * - `SIDECAR_DIED` when the process exits while the call is in flight;
  * - `MESSAGE_TOO_LARGE` before sending anything over the size limit;
+ * - `QUEUE_FULL` when the link's send queue is full (the sidecar stopped
+ *   reading);
  * - `SIDECAR_ERROR` for any other error reply (wire code in
  *   `details.sidecarCode`).
  */
@@ -117,7 +122,7 @@ export interface Sidecar extends SidecarOps, EventEmitter<SidecarEvents> {
   readonly ready: boolean;
   /** The loaded model's card; null when no model is loaded. */
   readonly card: ModelCard | null;
-  /** How many times the sidecar was restarted after a failure. */
+  /** Restart attempts after failures (a reconnect counts as one). */
   readonly restarts: number;
   /** Stops the sidecar (if owned) and releases every resource. */
   close(): Promise<void>;
