@@ -130,4 +130,16 @@ describe('SidecarSupervisor with a spawned sidecar', () => {
     expect(sc.restarts).toBe(2);
     await sc.close();
   });
+
+  it('reloads the checkpoint it was told to load after a restart', async () => {
+    const sc = new SidecarSupervisor(testConfig(), { command: fakeCommand() });
+    await sc.start();
+    await sc.loadModel({ checkpoint: '/models/other/model.pt' });
+    expect(sc.card?.input_size).toBe(96); // the fake starts with 32
+    const ready = new Promise((r) => sc.once('ready', r));
+    process.kill(sc.pid!, 'SIGKILL');
+    await ready;
+    expect(sc.card?.input_size).toBe(96);
+    await sc.close();
+  });
 });

@@ -1,24 +1,21 @@
-import { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sidecarSlice, type Config } from '../config/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging.ts';
-import type { HelloResult, ModelCard, Ops, Task } from '../protocol/index.ts';
+import type {
+  HelloResult,
+  LoadModelOptions,
+  ModelCard,
+} from '../protocol/index.ts';
 import { backoffDelay } from './backoff.ts';
 import { SidecarChild, type ChildCommand } from './child.ts';
 import { SidecarClient } from './client.ts';
 import { pythonCommand } from './command.ts';
 import { checkProtocol, handshake } from './handshake.ts';
-import type {
-  CallOptions,
-  ImageBatch,
-  RgbImage,
-  Sidecar,
-  SidecarEvents,
-  SidecarExit,
-} from './types.ts';
+import { RoutedOps } from './routed-ops.ts';
+import type { CallOptions, Sidecar, SidecarExit } from './types.ts';
 
 export interface SupervisorOptions {
   logger?: Logger;
@@ -40,10 +37,7 @@ const STOP_GRACE_MS = 2000;
  * restarts it with exponential backoff. Call {@link start} once, then use
  * it as a {@link Sidecar}; {@link close} releases everything.
  */
-export class SidecarSupervisor
-  extends EventEmitter<SidecarEvents>
-  implements Sidecar
-{
+export class SidecarSupervisor extends RoutedOps implements Sidecar {
   readonly #config: Config;
   readonly #log: Logger;
   readonly #root: Logger;
@@ -65,6 +59,7 @@ export class SidecarSupervisor
   #timer: NodeJS.Timeout | null = null;
   #wake: (() => void) | null = null;
   #closed: Promise<void> | null = null;
+  #checkpointLoaded: { checkpoint: string } | null = null;
 
   constructor(config: Config, opts: SupervisorOptions = {}) {
     super();
@@ -131,78 +126,27 @@ export class SidecarSupervisor
     return this.#closed;
   }
 
-  // The operations: each goes to the current link, or fails fast when the
-  // sidecar is not ready.
-
-  async hello(options: Ops['hello']['options'] = {}, call?: CallOptions) {
-    return this.#link().hello(options, call);
-  }
-
-  async loadModel(options: Ops['load_model']['options'], call?: CallOptions) {
-    const result = await this.#link().loadModel(options, call);
-    this.#card = result.card;
-    return result;
-  }
-
-  async detect(
-    image: RgbImage,
-    options?: Ops['detect']['options'],
-    call?: CallOptions,
-  ) {
-    return this.#link().detect(image, options, call);
-  }
-
-  async predict(images: ImageBatch, explain?: Task[], call?: CallOptions) {
-    return this.#link().predict(images, explain, call);
-  }
-
-  async configureTraining(
-    options: Ops['configure_training']['options'],
-    call?: CallOptions,
-  ) {
-    return this.#link().configureTraining(options, call);
-  }
-
-  async trainStep(
-    images: ImageBatch,
-    labels: Float32Array,
-    options?: Ops['train_step']['options'],
-    call?: CallOptions,
-  ) {
-    return this.#link().trainStep(images, labels, options, call);
-  }
-
-  async evalStep(images: ImageBatch, call?: CallOptions) {
-    return this.#link().evalStep(images, call);
-  }
-
-  async save(options: Ops['save']['options'], call?: CallOptions) {
-    return this.#link().save(options, call);
-  }
-
-  async load(options: Ops['load']['options'], call?: CallOptions) {
-    const result = await this.#link().load(options, call);
-    this.#card = result.card;
-    return result;
-  }
-
-  async stats(call?: CallOptions) {
-    return this.#link().stats(call);
-  }
-
   /** Asks the sidecar to exit; it is not restarted. Use {@link close}. */
-  async shutdown(call?: CallOptions) {
-    const link = this.#link();
+  override async shutdown(call?: CallOptions) {
+    const link = this.link();
     this.#closing = true;
     return link.shutdown(call);
   }
 
-  #link(): SidecarClient {
+  /** Calls go to the current link, or fail fast when not ready. */
+  protected link(): SidecarClient {
     if (this.#ready && this.#client) return this.#client;
     const state = this.#closing ? 'closed' : 'not ready';
     throw new AppError('MODEL_UNAVAILABLE', `The model process is ${state}`, {
       details: { restarts: this.#restarts, fatal: this.#fatal?.code },
     });
+  }
+
+  /** A checkpoint named by `loadModel` is reloaded after a restart. */
+  protected modelChanged(card: ModelCard, loadModel: LoadModelOptions | null) {
+    this.#card = card;
+    if (loadModel === null) return; // `load`: same model, new weights
+    this.#checkpointLoaded = 'checkpoint' in loadModel ? loadModel : null;
   }
 
   // Spawned sidecar.
@@ -218,10 +162,29 @@ export class SidecarSupervisor
     const sidecarPid = child.pid;
     this.#log.info({ sidecarPid, endpoint }, 'sidecar spawned');
     try {
-      return this.#becomeReady(await this.#handshake(client, child));
+      const hello = await this.#handshake(client, child);
+      return this.#becomeReady(await this.#reload(client, hello));
     } catch (err: unknown) {
       child.kill('SIGKILL');
       throw await this.#startError(err, child);
+    }
+  }
+
+  /**
+   * After a restart, loads the checkpoint the app had loaded with
+   * `loadModel`, so a restart does not silently change the served model.
+   * A freshly built model cannot be rebuilt identically and is not reloaded.
+   */
+  async #reload(client: SidecarClient, hello: HelloResult) {
+    const options = this.#checkpointLoaded;
+    if (!this.#everReady || options === null) return hello;
+    const timeoutMs = this.#config.sidecar.startTimeoutMs;
+    try {
+      const { card } = await client.loadModel(options, { timeoutMs });
+      return { ...hello, model: card };
+    } catch (err: unknown) {
+      this.#log.error({ err, ...options }, 'checkpoint reload failed');
+      return hello;
     }
   }
 
