@@ -6,7 +6,10 @@ export const ERRORS = {
   EMPTY_UPLOAD: { status: 400, message: 'The upload is empty (0 bytes)' },
   BAD_REQUEST: { status: 400, message: 'The request is malformed' },
   MISSING_IMAGE: { status: 400, message: 'No image was given' },
-  UPLOAD_TOO_LARGE: { status: 413, message: 'The upload is larger than allowed' },
+  UPLOAD_TOO_LARGE: {
+    status: 413,
+    message: 'The upload is larger than allowed',
+  },
   TOO_MANY_FILES: { status: 413, message: 'Too many files in one request' },
   TOO_MANY_PIXELS: {
     status: 413,
@@ -35,7 +38,10 @@ export const ERRORS = {
     status: 504,
     message: 'The model process did not answer in time',
   },
-  SIDECAR_ERROR: { status: 500, message: 'The model process reported an error' },
+  SIDECAR_ERROR: {
+    status: 500,
+    message: 'The model process reported an error',
+  },
   MESSAGE_TOO_LARGE: {
     status: 413,
     message: 'The message is larger than the sidecar link allows',
