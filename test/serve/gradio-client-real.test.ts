@@ -1,20 +1,12 @@
-import { describe, it } from 'vitest';
 import { gradioClientSuite } from './helpers/gradio-suite.ts';
 import {
-  HAVE_FACES,
-  NO_FACES_REASON,
-  celebaImage,
+  FACE_SOURCE,
   startRealServer,
+  testFaces,
 } from './helpers/real-server.ts';
 
-if (HAVE_FACES) {
-  gradioClientSuite('the real sidecar', {
-    start: () => startRealServer(),
-    face: () => celebaImage('000001.jpg'),
-    otherFace: () => celebaImage('000003.jpg'),
-  });
-} else {
-  describe('@gradio/client against the real sidecar', () => {
-    it.skip(NO_FACES_REASON, () => {});
-  });
-}
+gradioClientSuite(`the real sidecar (${FACE_SOURCE})`, {
+  start: () => startRealServer(),
+  face: async () => (await testFaces())[0],
+  otherFace: async () => (await testFaces())[1],
+});

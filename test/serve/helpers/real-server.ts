@@ -8,6 +8,7 @@ import { createServerApp } from '../../../ts/main.ts';
 import type { ModelCard } from '../../../ts/protocol/index.ts';
 import { startSidecar } from '../../../ts/sidecar/index.ts';
 import type { TestServer } from './app.ts';
+import { syntheticFaces } from './generated.ts';
 
 /** Labelled faces for tests; absent on machines without the shared data. */
 export const SHARED_DATA = path.resolve(repoRoot(), '..', 'shared', 'data');
@@ -96,4 +97,20 @@ export async function celebaLabels(): Promise<LabelledFace[]> {
 
 export function celebaImage(file: string): Promise<Buffer> {
   return readFile(path.join(CELEBA, 'images', file));
+}
+
+/** Where test faces come from, for test names. */
+export const FACE_SOURCE = HAVE_FACES
+  ? 'CelebA faces from ../shared/data'
+  : 'drawn faces (../shared/data is absent)';
+
+/**
+ * Four different face images: CelebA crops when the shared data is present,
+ * else drawn faces the detector also finds.
+ */
+export async function testFaces(): Promise<Buffer[]> {
+  if (!HAVE_FACES) return syntheticFaces();
+  return Promise.all(
+    ['000001.jpg', '000003.jpg', '000004.jpg', '000005.jpg'].map(celebaImage),
+  );
 }
