@@ -48,7 +48,8 @@ def number(
 
 def path(options: Mapping[str, Any], key: str, default: Any = _REQUIRED) -> str | None:
     value = _get(options, key, default)
-    if value is None and default is None:
+    # An optional path may be null: explicitly ("no file") or by default.
+    if value is None and default is not _REQUIRED:
         return None
     if not isinstance(value, str) or not value:
         raise ProtocolError(BAD_OPTIONS, f"options.{key} must be a non-empty path; got {value!r}")

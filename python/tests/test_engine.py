@@ -228,3 +228,15 @@ def test_hello_can_be_slowed_down_for_deadline_tests(served):
     assert served.handle("hello", {"sleep_ms": 50}, {})[0]["protocol"] == 1
     assert time.perf_counter() - started >= 0.05
     assert code_of(served, "hello", {"sleep_ms": -1}) == "BAD_OPTIONS"
+
+
+def test_explicit_null_pretrained_overrides_the_configured_file(tmp_path):
+    missing = str(tmp_path / "would-be-loaded.pth")
+    config = parse_config({"device": "cpu", "model": {"checkpoint": None, "pretrained": missing}})
+    engine = Engine(config, torch.device("cpu"), 1, None, "no cascade")
+    try:
+        result, _ = engine.handle("load_model", dict(FRESH), {})
+        assert result["pretrained_loaded"] is False
+        assert not any("would-be-loaded" in w for w in result["warnings"])
+    finally:
+        engine.close()
