@@ -111,6 +111,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     sources: {
       queueDepth: () => queue.depth(),
       sidecarRestarts: () => deps.sidecar?.restarts ?? 0,
+      sidecarStats: async () =>
+        deps.sidecar?.ready ? deps.sidecar.stats({ timeoutMs: 2000 }) : null,
     },
   });
   await app.register(multipart, {

@@ -19,6 +19,11 @@ export interface Metrics {
 export interface MetricSources {
   queueDepth(): number;
   sidecarRestarts(): number;
+  /** The model process's report; null when there is none to ask. */
+  sidecarStats(): Promise<{
+    rss_bytes: number;
+    hooks: Partial<Record<string, number>>;
+  } | null>;
 }
 
 export function createMetrics(): Metrics {
@@ -75,6 +80,29 @@ export async function metricsPlugin(
     registers: [metrics.registry],
     collect() {
       this.set(sources.sidecarRestarts());
+    },
+  });
+
+  new Gauge({
+    name: 'faceattr_sidecar_resident_memory_bytes',
+    help: 'Resident memory of the model process (absent when unknown)',
+    registers: [metrics.registry],
+    async collect() {
+      const stats = await sources.sidecarStats().catch(() => null);
+      if (stats) this.set(stats.rss_bytes);
+    },
+  });
+  new Gauge({
+    name: 'faceattr_sidecar_gradcam_hooks',
+    help: 'Live Grad-CAM hooks in the model process; flat when healthy',
+    registers: [metrics.registry],
+    async collect() {
+      const stats = await sources.sidecarStats().catch(() => null);
+      const total = Object.values(stats?.hooks ?? {}).reduce<number>(
+        (a, b) => a + (b ?? 0),
+        0,
+      );
+      if (stats) this.set(total);
     },
   });
 
