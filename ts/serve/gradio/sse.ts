@@ -43,6 +43,9 @@ export function openEventStream(
     close();
     body.destroy();
   });
+  // A first heartbeat gets the headers out at once (a bare `:` comment would
+  // be simpler, but Gradio's Python client rejects any line but `data:`).
+  body.write(options.heartbeat);
   void reply
     .header('content-type', 'text/event-stream; charset=utf-8')
     .header('cache-control', 'no-cache')
