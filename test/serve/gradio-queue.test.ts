@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../../ts/errors.ts';
 import type { QueueMessage } from '../../ts/serve/gradio/messages.ts';
 import { EventQueue, type Sink } from '../../ts/serve/gradio/queue.ts';
@@ -155,5 +155,31 @@ describe('EventQueue', () => {
     const q = queue();
     expect(q.attach('ghost', recorder().sink)).toBe(false);
     q.close();
+  });
+
+  describe('expiry', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('drops a session that never connects once its TTL has passed', async () => {
+      vi.useFakeTimers();
+      const q = queue({ sessionTtlMs: 10_000 });
+      q.join('ghost', async () => ['done']);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(q.has('ghost')).toBe(true);
+      await vi.advanceTimersByTimeAsync(15_000);
+      expect(q.has('ghost')).toBe(false);
+      q.close();
+    });
+
+    it('keeps a session while an event of it is still running', async () => {
+      vi.useFakeTimers();
+      const q = queue({ sessionTtlMs: 10_000 });
+      q.join('busy', () => new Promise<unknown[]>(() => {}));
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(q.has('busy')).toBe(true);
+      q.close();
+    });
   });
 });
