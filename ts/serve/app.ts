@@ -39,16 +39,24 @@ export interface AppDeps {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+/**
+ * Gradio events running at once. Each is mostly waiting on the sidecar; the
+ * predict micro-batcher turns concurrent events into batches.
+ */
+const GRADIO_CONCURRENCY = 16;
+/** Sessions kept at most; idle ones are evicted first. */
+const MIN_SESSIONS = 1000;
+/** Messages buffered per session while it has no open stream. */
+const MAX_BUFFERED_MESSAGES = 256;
+
+/**
+ * The message a Gradio caller sees for a failed event: the coded message
+ * for anything but a bug (4xx, 503, 504), a generic one for 500s, which are
+ * logged.
+ */
 function gradioErrorMessage(app: FastifyInstance) {
   return (err: unknown, eventId: string): string => {
-    if (isAppError(err) && err.status < 500) return err.message;
-    if (
-      isAppError(err) &&
-      err.code !== 'INTERNAL' &&
-      err.code !== 'SIDECAR_ERROR'
-    ) {
-      return err.message;
-    }
+    if (isAppError(err) && err.status !== 500) return err.message;
     app.log.error({ err, eventId }, 'gradio event failed');
     return 'Internal error';
   };
@@ -97,10 +105,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', () => files.close());
   const queue = new EventQueue({
     maxSize: settings.queueMax,
-    concurrency: Math.max(1, Math.min(settings.queueMax, 16)),
+    concurrency: Math.min(settings.queueMax, GRADIO_CONCURRENCY),
     sessionTtlMs: settings.sessionTtlSeconds * 1000,
-    maxSessions: Math.max(1000, settings.queueMax * 16),
-    maxBuffered: 256,
+    maxSessions: Math.max(MIN_SESSIONS, settings.queueMax * 16),
+    maxBuffered: MAX_BUFFERED_MESSAGES,
     errorMessage: gradioErrorMessage(app),
   });
 
