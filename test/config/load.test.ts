@@ -82,7 +82,8 @@ describe('loadConfig', () => {
       FACEATTR_PYTHON: 'python3',
       FACEATTR_THREADS: '2',
       FACEATTR_DEVICE: 'cpu',
-      FACEATTR_SIDECAR_ENDPOINT: 'tcp://127.0.0.1:5555',
+      FACEATTR_SIDECAR_ENDPOINT: 'tcp://127.0.0.1:5555,tcp://127.0.0.1:5556',
+      FACEATTR_WORKERS: '2',
       FACEATTR_MODEL: '/m/model.pt',
       FACEATTR_PRETRAINED: '/w/mnv2.pth',
       FACEATTR_DETECTOR: 'res10',
@@ -96,6 +97,7 @@ describe('loadConfig', () => {
     expect(c.server.dataDir).toBe('/var/faceattr');
     expect(c.sidecar).toMatchObject({ python: 'python3', threads: 2 });
     expect(c.sidecar.device).toBe('cpu');
+    expect(c.sidecar).toMatchObject({ spawn: false, workers: 2 });
     expect(c.model).toEqual({
       checkpoint: '/m/model.pt',
       pretrained: '/w/mnv2.pth',

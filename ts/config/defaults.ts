@@ -24,6 +24,7 @@ export const DEFAULTS: ConfigData = {
     python: '/usr/bin/python3',
     endpoint: null,
     spawn: true,
+    workers: 1,
     threads: 0,
     device: 'auto',
     callTimeoutMs: 30_000,

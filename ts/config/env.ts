@@ -63,9 +63,18 @@ export const ENV_VARS: readonly EnvVar[] = [
     key: 'sidecar.endpoint',
     default: '(none)',
     description:
-      'Connect to a sidecar started elsewhere (e.g. tcp://model:5555) ' +
-      'instead of spawning one; sets sidecar.spawn to false.',
+      'Connect to sidecars started elsewhere instead of spawning them: ' +
+      'one endpoint (tcp://model:5555) or a comma-separated list, one ' +
+      'model worker each; sets sidecar.spawn to false.',
     kind: 'endpoint',
+  },
+  {
+    env: 'FACEATTR_WORKERS',
+    key: 'sidecar.workers',
+    default: '1',
+    description:
+      'Sidecars to spawn; calls go to the least busy. Training needs 1.',
+    kind: 'int',
   },
   {
     env: 'FACEATTR_MODEL',

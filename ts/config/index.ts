@@ -1,5 +1,6 @@
 export { loadConfig, type Config, type LoadConfigOptions } from './load.ts';
 export { DEFAULTS } from './defaults.ts';
+export { ENDPOINT_PATTERN, parseEndpoints } from './endpoints.ts';
 export {
   CONFIG_FILE_ENV,
   ENV_VARS,

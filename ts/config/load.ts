@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AppError } from '../errors.ts';
 import { DEFAULTS } from './defaults.ts';
+import { parseEndpoints } from './endpoints.ts';
 import { CONFIG_FILE_ENV, readEnv } from './env.ts';
 import {
   deepFreeze,
@@ -97,6 +98,7 @@ function crossFieldErrors(raw: unknown): string[] {
   if (sidecar.spawn === false && sidecar.endpoint == null) {
     errors.push('sidecar.endpoint: required when sidecar.spawn is false');
   }
+  errors.push(...workerErrors(sidecar));
   const backoff = sidecar.restartBackoffMs as Record<string, unknown>;
   if (
     isPlainObject(backoff) &&
@@ -111,6 +113,31 @@ function crossFieldErrors(raw: unknown): string[] {
     errors.push('detector.res10Dir: required when detector.kind is res10');
   }
   return errors;
+}
+
+/**
+ * Spawning, each worker binds its own endpoint: a fixed `sidecar.endpoint`
+ * must list one per worker. Connecting, there is one worker per endpoint:
+ * `sidecar.workers` is left at 1 or agrees with the list.
+ */
+function workerErrors(sidecar: Record<string, unknown>): string[] {
+  const { endpoint, spawn, workers } = sidecar;
+  if (typeof endpoint !== 'string' || typeof workers !== 'number') return [];
+  const count = parseEndpoints(endpoint).length;
+  if (count === 0) return []; // the schema reports it
+  if (spawn === true && count !== workers) {
+    return [
+      `sidecar.endpoint: lists ${count} endpoint(s) for ${workers} ` +
+        'spawned worker(s); give one per worker, or none (private sockets)',
+    ];
+  }
+  if (spawn === false && workers !== 1 && workers !== count) {
+    return [
+      `sidecar.workers: ${workers}, but sidecar.endpoint lists ${count}; ` +
+        'when connecting there is one worker per endpoint',
+    ];
+  }
+  return [];
 }
 
 function resolvePaths(cfg: ConfigData): ConfigData {

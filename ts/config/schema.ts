@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ENDPOINT_PATTERN, parseEndpoints } from './endpoints.ts';
 
 const posInt = z.int().positive();
 const nonNegInt = z.int().nonnegative();
@@ -19,9 +20,21 @@ export const LOG_LEVELS = [
 /** Face detectors the sidecar offers. */
 export const DETECTOR_KINDS = ['haar', 'res10'] as const;
 
-const endpoint = z
-  .string()
-  .regex(/^(tcp|ipc):\/\/.+/, 'expected tcp://host:port or ipc://path');
+/** One endpoint, or a comma-separated list of them (one worker each). */
+const endpoints = z.string().superRefine((text, ctx) => {
+  const list = parseEndpoints(text);
+  if (list.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected an endpoint' });
+  }
+  for (const [i, one] of list.entries()) {
+    if (!ENDPOINT_PATTERN.test(one)) {
+      const message = `"${one}": expected tcp://host:port or ipc://path`;
+      ctx.addIssue({ code: 'custom', message });
+    } else if (list.indexOf(one) !== i) {
+      ctx.addIssue({ code: 'custom', message: `"${one}" is listed twice` });
+    }
+  }
+});
 
 /** Torch devices the sidecar accepts; `auto` picks CUDA when present. */
 export const DEVICES = ['auto', 'cpu', 'cuda'] as const;
@@ -44,8 +57,9 @@ const serverSchema = z.strictObject({
 
 const sidecarSchema = z.strictObject({
   python: path,
-  endpoint: endpoint.nullable(),
+  endpoint: endpoints.nullable(),
   spawn: z.boolean(),
+  workers: posInt.max(64),
   threads: nonNegInt,
   device,
   callTimeoutMs: posInt,

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sidecarSlice, type Config } from '../config/index.ts';
+import { parseEndpoints, sidecarSlice, type Config } from '../config/index.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { silentLogger, type Logger } from '../logging.ts';
 import type {
@@ -98,13 +98,24 @@ export class SidecarSupervisor extends RoutedOps implements Sidecar {
 
   /**
    * Starts (or connects to) the sidecar and completes the handshake.
-   * @throws AppError `SIDECAR_TIMEOUT` (no hello within `startTimeoutMs`),
+   * @throws AppError `CONFIG_INVALID` when `sidecar.endpoint` lists more
+   *   than one endpoint (a supervisor runs one sidecar: see `createSidecar`),
+   *   `SIDECAR_TIMEOUT` (no hello within `startTimeoutMs`),
    *   `SIDECAR_DIED` (the process exited; `details.stderr` has its last
    *   lines) or `PROTOCOL_MISMATCH`. Nothing is left running on failure.
    */
   async start(): Promise<HelloResult> {
     if (this.#generation > 0 || this.#closing) {
       throw new AppError('INTERNAL', 'start() may be called once');
+    }
+    const endpoints = parseEndpoints(this.#config.sidecar.endpoint);
+    if (endpoints.length > 1) {
+      throw new AppError(
+        'CONFIG_INVALID',
+        `sidecar.endpoint lists ${endpoints.length} endpoints; a ` +
+          'SidecarSupervisor runs one sidecar (createSidecar runs a pool)',
+        { details: { endpoints } },
+      );
     }
     try {
       if (!this.#config.sidecar.spawn) return await this.#connect();
@@ -189,8 +200,8 @@ export class SidecarSupervisor extends RoutedOps implements Sidecar {
   }
 
   #endpointFor(generation: number): string {
-    const fixed = this.#config.sidecar.endpoint;
-    if (fixed !== null) return fixed;
+    const fixed = parseEndpoints(this.#config.sidecar.endpoint)[0];
+    if (fixed !== undefined) return fixed;
     // A fresh path per process: a socket left by a dead one is never reused.
     return `ipc://${join(this.#tmpDir!, `sidecar-${generation}.sock`)}`;
   }
@@ -257,7 +268,8 @@ export class SidecarSupervisor extends RoutedOps implements Sidecar {
 
   async #connect(): Promise<HelloResult> {
     this.#generation++;
-    const client = this.#newClient(this.#config.sidecar.endpoint!, {
+    const endpoint = parseEndpoints(this.#config.sidecar.endpoint)[0];
+    const client = this.#newClient(endpoint, {
       onDisconnect: () => this.#lost('disconnected', true),
       onTimeout: () => this.#lost('timed out', false),
     });
