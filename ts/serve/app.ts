@@ -112,8 +112,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     errorMessage: gradioErrorMessage(app),
   });
 
-  if (deps.sidecar)
+  if (deps.sidecar) {
     await app.register(sidecarPlugin, { sidecar: deps.sidecar });
+  }
   await app.register(fp(metricsPlugin), {
     metrics,
     sources: {
