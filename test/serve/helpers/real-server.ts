@@ -18,11 +18,10 @@ export const NO_FACES_REASON =
   `no face images at ${CELEBA} (../shared/data): tests that need a real ` +
   'face are skipped';
 
-export const DEFAULT_MODEL = path.join(
+/** The checkpoint the server loads: `$FACEATTR_MODEL`, else the default. */
+export const DEFAULT_MODEL = path.resolve(
   repoRoot(),
-  'models',
-  'default',
-  'model.pt',
+  process.env.FACEATTR_MODEL || path.join('models', 'default', 'model.pt'),
 );
 export const HAVE_TRAINED_MODEL = existsSync(DEFAULT_MODEL);
 

@@ -76,7 +76,7 @@ export function faceHandler(deps: FaceHandlerDeps): GradioHandler {
     const explanation = face.explanations[task];
     if (!explanation) return null;
     const stored = await deps.files.saveOutput(explanation.png, 'attention');
-    const shown = DISPLAY[task][face[task].label];
+    const explained = DISPLAY[task][explanation.explainedLabel];
     return {
       path: stored.path,
       url: `${ctx.root}${API_PREFIX}/file=${stored.path}`,
@@ -84,7 +84,7 @@ export function faceHandler(deps: FaceHandlerDeps): GradioHandler {
       orig_name: 'attention.png',
       mime_type: 'image/png',
       is_stream: false,
-      alt_text: `Grad-CAM heat map for ${task}: ${shown}`,
+      alt_text: `Grad-CAM heat map for ${task}, explaining ${explained}`,
       meta: { _type: 'gradio.FileData' },
     };
   }
