@@ -136,6 +136,7 @@ try {
     state,
     baseCard,
     train.evalBatchSize,
+    train.thresholdOn,
   );
   const testItems = data.items('test');
   const gallery = await buildGallery(

@@ -63,6 +63,11 @@ export const trainConfigSchema = z.object({
   conflict: z.enum(['none', 'pcgrad']).default('none'),
   /** Measure the gradient cosine every this many steps (0: never). */
   conflictEvery: z.number().int().min(0).default(25),
+  /**
+   * Data sets whose validation images choose the decision thresholds (null:
+   * all). Temperatures are always fitted on all of them.
+   */
+  thresholdOn: z.array(z.string()).nullable().default(null),
   earlyStopPatience: z.number().int().min(1).default(3),
   evalBatchSize: z.number().int().min(1).default(128),
   augment: augmentSchema.default(augmentSchema.parse({})),

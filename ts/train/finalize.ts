@@ -1,8 +1,10 @@
 import path from 'node:path';
 import { writeAtomic } from '../data/cache.ts';
 import {
-  chooseThreshold,
+  balancedAccuracy,
+  confusionMatrix,
   fitTemperature,
+  predict,
   sigmoid,
   type Label,
 } from '../metrics/index.ts';
@@ -29,13 +31,17 @@ export interface FinalResult {
 
 /**
  * Fits each task's temperature on the validation split (so confidences are
- * calibrated), then picks the threshold that maximises balanced accuracy on
- * the calibrated probabilities.
+ * calibrated), then picks the threshold that maximises the mean over data
+ * sets of their balanced accuracy on the calibrated probabilities. Each data
+ * set counts equally: a large set with another base rate (SMILEsmileD has 28 %
+ * smiling) must not drag the threshold away from what suits the others.
+ * With `thresholdOn`, only those data sets choose the threshold.
  */
 export function calibrate(
   data: Combined,
   items: ReturnType<Combined['items']>,
   logits: Logits,
+  thresholdOn: string[] | null = null,
 ): Calibration {
   const cal: Calibration = {
     thresholds: { gender: 0.5, smile: 0.5 },
@@ -45,21 +51,62 @@ export function calibrate(
     const labels = labelsOf(data, items, task);
     const y: Label[] = [];
     const z: number[] = [];
+    const groups: string[] = [];
     labels.forEach((l, i) => {
       if (l === null) return;
       y.push(l);
       z.push(logits[task][i]);
+      groups.push(data.record(items[i]).dataset);
     });
     const fit = fitTemperature(y, z);
     if (!fit) continue;
     cal.temperature[task] = fit.temperature;
-    const choice = chooseThreshold(
-      y,
-      z.map((v) => sigmoid(v / fit.temperature)),
+    const p = z.map((v) => sigmoid(v / fit.temperature));
+    const keep = groups.map((g) => !thresholdOn || thresholdOn.includes(g));
+    if (!keep.some(Boolean)) continue;
+    cal.thresholds[task] = groupThreshold(
+      y.filter((_, i) => keep[i]),
+      p.filter((_, i) => keep[i]),
+      groups.filter((_, i) => keep[i]),
     );
-    if (choice) cal.thresholds[task] = choice.threshold;
   }
   return cal;
+}
+
+/** Grid of candidate thresholds, 0.05 … 0.95, nearest 0.5 first on ties. */
+const CANDIDATES = Array.from({ length: 181 }, (_, i) => 0.05 + i * 0.005).sort(
+  (a, b) => Math.abs(a - 0.5) - Math.abs(b - 0.5),
+);
+
+/** The threshold maximising the mean per-group balanced accuracy. */
+export function groupThreshold(
+  y: Label[],
+  p: number[],
+  groups: string[],
+): number {
+  const byGroup = new Map<string, number[]>();
+  groups.forEach((g, i) => byGroup.set(g, [...(byGroup.get(g) ?? []), i]));
+  let best = { t: 0.5, score: -1 };
+  for (const t of CANDIDATES) {
+    let sum = 0;
+    let counted = 0;
+    for (const idx of byGroup.values()) {
+      const cm = confusionMatrix(
+        idx.map((i) => y[i]),
+        predict(
+          idx.map((i) => p[i]),
+          t,
+        ),
+      );
+      const ba = balancedAccuracy(cm);
+      if (ba === null) continue;
+      sum += ba;
+      counted++;
+    }
+    const score = counted ? sum / counted : -1;
+    if (score > best.score + 1e-12) best = { t, score };
+  }
+  return Math.round(best.t * 1000) / 1000;
 }
 
 /**
@@ -74,6 +121,7 @@ export async function finalize(
   state: LoopState,
   baseCard: Partial<ModelCard>,
   evalBatchSize: number,
+  thresholdOn: string[] | null = null,
 ): Promise<FinalResult> {
   if (!state.best) throw new Error('No best checkpoint: no epoch finished');
   await engine.load({
@@ -84,7 +132,7 @@ export async function finalize(
   const testItems = data.items('test');
   const valLogits = await logitsFor(engine, data, valItems, evalBatchSize);
   const testLogits = await logitsFor(engine, data, testItems, evalBatchSize);
-  const calibration = calibrate(data, valItems, valLogits);
+  const calibration = calibrate(data, valItems, valLogits, thresholdOn);
   const val = scoreSplit(data, valItems, valLogits, calibration);
   const test = scoreSplit(data, testItems, testLogits, calibration);
   const card: Partial<ModelCard> = {
