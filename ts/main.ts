@@ -6,7 +6,7 @@ import { FacePipeline, pipelineSettings } from './pipeline/analyze.ts';
 import { PredictBatcher } from './pipeline/predict-batcher.ts';
 import { buildApp } from './serve/app.ts';
 import { createMetrics, type Metrics } from './serve/metrics.ts';
-import { startSidecar, type Sidecar } from './sidecar/index.ts';
+import { createSidecar, workerCount, type Sidecar } from './sidecar/index.ts';
 
 export interface ServeOptions {
   /** Default: loadConfig() (defaults, $FACEATTR_CONFIG, environment). */
@@ -74,6 +74,7 @@ function batcherFor(sidecar: Sidecar, config: Config, metrics: Metrics) {
     (images, explain) => sidecar.predict(images, explain),
     {
       maxSize: config.sidecar.batchMaxSize,
+      maxInFlight: workerCount(config),
       waitMs: config.sidecar.batchWaitMs,
       onBatch: ({ faces, seconds, explain }) => {
         metrics.inference.observe({ explain }, seconds);
@@ -120,7 +121,7 @@ export async function serve(
 ): Promise<RunningServer> {
   const config = options.config ?? loadConfig();
   const logger = options.logger ?? createLogger({ level: config.log.level });
-  const sidecar = await startSidecar(config, { logger });
+  const sidecar = await createSidecar(config, { logger });
   let app: FastifyInstance | null = null;
   try {
     await ensureModel(sidecar, config, options, logger);
