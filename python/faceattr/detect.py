@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 PAD_FRACTION = 0.4  # of the image size, on each side, for the tight-crop retry
 HAAR_SCALE_FACTOR = 1.1
 HAAR_MIN_NEIGHBORS = 3
+# The last resort for an image that is itself a tight face crop: one
+# neighbour, finer scale steps, but only faces filling a large part of it.
+LOOSE_SCALE_FACTOR = 1.05
+LOOSE_MIN_FRACTION = 0.3
+LOOSE_SCORE = 0.5
 RES10_FILES = ("opencv_face_detector_uint8.pb", "opencv_face_detector.pbtxt")
 RES10_INPUT = 300
 RES10_MEAN_BGR = (104.0, 177.0, 123.0)  # the statistics the network was trained with
@@ -76,6 +81,20 @@ class HaarDetector:
             raise ValueError(f"cannot read Haar cascade {cascade_path}")
         self._path = cascade_path
         self._stages, self._last_threshold = _cascade_stages(cascade_path)
+
+    def find_loose(self, rgb: np.ndarray, min_size: int) -> list[Box]:
+        """A permissive pass (one neighbour) for faces of at least ``min_size``.
+
+        Scored ``LOOSE_SCORE``: a hit the strict pass missed is a low-confidence one.
+        """
+        grey = cv2.equalizeHist(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+        rects = self._cascade.detectMultiScale(
+            grey,
+            scaleFactor=LOOSE_SCALE_FACTOR,
+            minNeighbors=1,
+            minSize=(min_size, min_size),
+        )
+        return [Box(int(x), int(y), int(w), int(h), LOOSE_SCORE) for (x, y, w, h) in rects]
 
     def find(self, rgb: np.ndarray, min_size: int) -> list[Box]:
         grey = cv2.equalizeHist(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
@@ -158,7 +177,8 @@ def detect_faces(
 
     Args:
         min_size_frac: smallest face side as a fraction of ``min(H, W)``.
-        pad_retry: when nothing is found, pad by 40 % per side (replicated border) and retry.
+        pad_retry: when nothing is found, pad by 40 % per side (replicated border) and retry;
+            then, with Haar, a permissive pass for faces filling 30 % of the image or more.
         min_score: boxes scoring below this are dropped.
     """
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
@@ -172,6 +192,12 @@ def detect_faces(
         pad_x, pad_y = int(round(PAD_FRACTION * width)), int(round(PAD_FRACTION * height))
         bigger = cv2.copyMakeBorder(image, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_REPLICATE)
         found = [b for b in detector.find(bigger, min_size) if b.score >= min_score]
+        loose = getattr(detector, "find_loose", None)
+        if not found and loose is not None:
+            # Aligned face crops (the training data's framing) are often too
+            # tight for the strict pass even after padding.
+            big = max(min_size, int(round(LOOSE_MIN_FRACTION * min(height, width))))
+            found = [b for b in loose(bigger, big) if b.score >= min_score]
         boxes = unpad_boxes(found, pad_x, pad_y, width, height)
         padded = bool(boxes)
     boxes.sort(key=lambda b: b.w * b.h, reverse=True)

@@ -140,3 +140,32 @@ def test_a_missing_cascade_is_an_error_and_missing_res10_falls_back_to_haar(tmp_
     if __import__("os").path.isfile(HAAR_CASCADE):
         config = DetectorConfig("res10", HAAR_CASCADE, str(tmp_path))
         assert build_detector(config).kind == "haar"
+
+
+class _StrictMisses:
+    """A detector whose strict pass finds nothing; the loose pass finds one big face."""
+
+    kind = "stub"
+
+    def __init__(self) -> None:
+        self.loose_min_sizes: list[int] = []
+
+    def find(self, rgb, min_size):
+        return []
+
+    def find_loose(self, rgb, min_size):
+        self.loose_min_sizes.append(min_size)
+        h, w = rgb.shape[:2]
+        return [Box(w // 4, h // 4, w // 2, h // 2, 0.5)]
+
+
+def test_a_tight_crop_falls_back_to_the_loose_pass_for_big_faces_only():
+    from faceattr.detect import detect_faces
+
+    stub = _StrictMisses()
+    image = np.zeros((100, 80, 3), dtype=np.uint8)
+    found = detect_faces(stub, image, min_size_frac=0.1)
+    assert found.padded and len(found.boxes) == 1
+    # The loose pass only accepts faces of at least 30 % of the shorter side.
+    assert stub.loose_min_sizes == [24]
+    assert detect_faces(stub, image, pad_retry=False).boxes == []
