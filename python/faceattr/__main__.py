@@ -35,6 +35,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=("debug", "info", "warn", "error"),
         help="default info",
     )
+    parser.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="stop when the process that started this one exits (set by the TypeScript supervisor)",
+    )
     return parser.parse_args(argv)
 
 
@@ -63,7 +68,12 @@ def main(argv: list[str] | None = None) -> int:
 
     engine = Engine(config, device, threads, detector, detector_error)
     engine.load_startup_model()
-    server = Server(engine, args.endpoint, config.max_message_bytes)
+    server = Server(
+        engine,
+        args.endpoint,
+        config.max_message_bytes,
+        parent_pid=os.getppid() if args.exit_with_parent else None,
+    )
     try:
         server.bind()
     except ServerError as err:

@@ -8,6 +8,7 @@ put back on the reply.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Sequence
 
@@ -36,13 +37,20 @@ class ServerError(RuntimeError):
 class Server:
     """Binds ``endpoint`` with a ROUTER socket and answers requests until stopped."""
 
-    def __init__(self, engine: Engine, endpoint: str, max_message_bytes: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        endpoint: str,
+        max_message_bytes: int,
+        parent_pid: int | None = None,
+    ) -> None:
         self._engine = engine
         self._endpoint = endpoint
         self._max_message_bytes = max_message_bytes
         self._context = zmq.Context()
         self._socket: zmq.Socket | None = None
         self._stop = False
+        self._parent_pid = parent_pid
 
     def bind(self) -> None:
         socket = self._context.socket(zmq.ROUTER)
@@ -57,6 +65,10 @@ class Server:
             raise ServerError(f"cannot bind {self._endpoint}: {err}") from None
         self._socket = socket
 
+    def _orphaned(self) -> bool:
+        # A supervisor killed with SIGKILL cannot stop us; its exit re-parents us.
+        return self._parent_pid is not None and os.getppid() != self._parent_pid
+
     def request_stop(self) -> None:
         """Ask the loop to exit after the current message; safe from a signal handler."""
         self._stop = True
@@ -69,6 +81,11 @@ class Server:
         log.info("sidecar listening", extra={"endpoint": self._endpoint})
         while not self._stop:
             if not poller.poll(POLL_MS):
+                if self._orphaned():
+                    log.warning(
+                        "parent process exited; stopping", extra={"parent": self._parent_pid}
+                    )
+                    break
                 continue
             message = self._socket.recv_multipart(copy=False)
             identity, frames = message[0], [frame.buffer for frame in message[1:]]

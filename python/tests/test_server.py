@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -173,3 +174,34 @@ def test_an_invalid_config_exits_with_code_2(tmp_path, restore_logging):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+def test_exits_when_its_parent_dies_if_asked_to(tmp_path):
+    """A supervisor killed with SIGKILL must not leave its sidecar running."""
+    endpoint = f"ipc://{tmp_path}/orphan.sock"
+    pid_file = tmp_path / "pid"
+    argv = ["/usr/bin/python3", "-m", "faceattr", "--endpoint", endpoint]
+    argv += ["--config-json", json.dumps(CONFIG), "--exit-with-parent"]
+    quoted = " ".join("'" + a.replace("'", "'\\''") + "'" for a in argv)
+    # The shell starts the sidecar, records its pid, waits until it answers, then exits.
+    script = f"{quoted} 2>/dev/null & echo $! > {pid_file}; sleep 20"
+    env = dict(os.environ, PYTHONPATH=str(PYTHON_DIR))
+    shell = subprocess.Popen(["sh", "-c", script], cwd=REPO_ROOT, env=env)
+    client = Client(endpoint)
+    try:
+        assert client.call("r1", "hello").ok
+        child = int(pid_file.read_text())
+        shell.kill()
+        shell.wait()
+        for _ in range(100):
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                break
+            # Reap it if it became our zombie; otherwise it is init's.
+            time.sleep(0.1)
+        else:
+            os.kill(child, signal.SIGKILL)
+            pytest.fail("the sidecar outlived its parent by more than 10 s")
+    finally:
+        client.close()

@@ -20,7 +20,7 @@ const PYTHON_LOG_LEVEL: Record<LogLevel, string> = {
 
 /**
  * `<sidecar.python> -m faceattr --endpoint <endpoint> --config-json <slice>
- * --log-level <level>`, with `<repo>/python` first on PYTHONPATH.
+ * --log-level <level> --exit-with-parent`, with `<repo>/python` first on PYTHONPATH.
  */
 export function pythonCommand(config: Config, endpoint: string): ChildCommand {
   const json = JSON.stringify(sidecarSlice(config));
@@ -33,6 +33,8 @@ export function pythonCommand(config: Config, endpoint: string): ChildCommand {
     args: [
       ...['-m', 'faceattr', '--endpoint', endpoint],
       ...['--config-json', json, '--log-level', level],
+      // Stop if this process dies without closing it (SIGKILL, a crash).
+      '--exit-with-parent',
     ],
     env: { ...process.env, PYTHONPATH: pythonPath, PYTHONUNBUFFERED: '1' },
   };
