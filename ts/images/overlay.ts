@@ -35,18 +35,17 @@ export async function renderOverlay(
   const y0 = Math.max(0, Math.floor(square.y * k));
   const x1 = Math.min(width, Math.ceil((square.x + square.size) * k));
   const y1 = Math.min(height, Math.ceil((square.y + square.size) * k));
-  const rgb: [number, number, number] = [0, 0, 0];
+  const keep = 1 - opts.alpha;
   for (let y = y0; y < y1; y++) {
     const v = ((y + 0.5) / k - square.y) * scale - 0.5;
     for (let x = x0; x < x1; x++) {
       const u = ((x + 0.5) / k - square.x) * scale - 0.5;
-      jet(sampleBilinear(cam, camSize, u, v), rgb);
+      const t = sampleBilinear(cam, camSize, u, v);
+      const c = Math.round(Math.min(1, Math.max(0, t)) * 255) * 3;
       const i = (y * width + x) * 3;
-      for (let c = 0; c < 3; c++) {
-        out[i + c] = Math.round(
-          out[i + c] * (1 - opts.alpha) + rgb[c] * opts.alpha,
-        );
-      }
+      out[i] = out[i] * keep + JET_LUT[c] * opts.alpha;
+      out[i + 1] = out[i + 1] * keep + JET_LUT[c + 1] * opts.alpha;
+      out[i + 2] = out[i + 2] * keep + JET_LUT[c + 2] * opts.alpha;
     }
   }
   return sharp(out, { raw: { width, height, channels: 3 } })
@@ -87,6 +86,17 @@ export function sampleBilinear(
   const bottom = map[v1 * size + u0] * (1 - fu) + map[v1 * size + u1] * fu;
   return top * (1 - fv) + bottom * fv;
 }
+
+/** {@link jet} at 256 levels, RGB interleaved: one lookup per pixel. */
+const JET_LUT = (() => {
+  const lut = new Uint8Array(256 * 3);
+  const rgb: [number, number, number] = [0, 0, 0];
+  for (let i = 0; i < 256; i++) {
+    jet(i / 255, rgb);
+    lut.set(rgb, i * 3);
+  }
+  return lut;
+})();
 
 /** The "jet" colour map: 0 → dark blue, 0.5 → green, 1 → dark red. */
 export function jet(t: number, out: [number, number, number]): void {
