@@ -1,3 +1,5 @@
+import { DEFAULTS } from '../config/index.ts';
+
 /**
  * The `server.*` slice of the configuration, as the HTTP layer reads it.
  * Mirrors `configs/default.json`; the config module validates it.
@@ -28,16 +30,5 @@ export interface ServerSettings {
 }
 
 export const DEFAULT_SERVER_SETTINGS: Readonly<ServerSettings> = Object.freeze({
-  host: '127.0.0.1',
-  port: 7860,
-  publicUrl: null,
-  maxUploadBytes: 20 * 1024 * 1024,
-  maxFilesPerRequest: 4,
-  maxPixels: 40_000_000,
-  minSide: 32,
-  fileTtlSeconds: 3600,
-  dataDir: null,
-  queueMax: 64,
-  sessionTtlSeconds: 600,
-  heartbeatSeconds: 10,
+  ...DEFAULTS.server,
 });
