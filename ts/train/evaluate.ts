@@ -5,6 +5,12 @@ import type { TrainEngine } from './engine.ts';
 export const TASKS = ['gender', 'smile'] as const;
 export type Task = (typeof TASKS)[number];
 
+/** Per task: [negative class, positive class], as in the model card. */
+export const CLASS_NAMES: Readonly<Record<Task, readonly [string, string]>> = {
+  gender: ['female', 'male'],
+  smile: ['not_smiling', 'smiling'],
+};
+
 /** Logits of every item, in order, by task. */
 export type Logits = Record<Task, number[]>;
 

@@ -5,18 +5,14 @@ import { sigmoid } from '../metrics/index.ts';
 import type { Combined, Item } from './dataset.ts';
 import type { TrainEngine } from './engine.ts';
 import {
+  CLASS_NAMES,
   TASKS,
   labelsOf,
   type Calibration,
   type Logits,
-  type Task,
 } from './evaluate.ts';
 import type { GalleryItem } from './report-input.ts';
 
-const CLASS_NAMES: Record<Task, [string, string]> = {
-  gender: ['female', 'male'],
-  smile: ['not_smiling', 'smiling'],
-};
 const SHOWN_SIZE = 192;
 
 /**

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { writeAtomic } from '../data/cache.ts';
 import type { Summary } from '../metrics/index.ts';
-import { TASKS, type Task } from './evaluate.ts';
+import { CLASS_NAMES, TASKS, type Task } from './evaluate.ts';
 import {
   conflictChart,
   reliabilityCharts,
@@ -27,11 +27,6 @@ import { canvas, esc, num, page, section, table } from './report-html.ts';
 import type { GalleryItem, ReportInput } from './report-input.ts';
 
 /** Class names per task, negative first, as in the model card's `labels`. */
-const CLASS_NAMES: Record<Task, [string, string]> = {
-  gender: ['female', 'male'],
-  smile: ['not_smiling', 'smiling'],
-};
-
 /** Section ids, in page order, for the navigation bar. */
 const SECTIONS = [
   'summary',
