@@ -2,7 +2,7 @@
 
 TypeScript passes it as ``--config-json``::
 
-    {"threads": 0, "device": "auto", "max_message_bytes": 67108864,
+    {"threads": 0, "device": "auto", "max_message_bytes": 67108864, "optimize_inference": true,
      "detector": {"kind": "haar", "haar_cascade": "...xml", "res10_dir": null},
      "model": {"checkpoint": "models/default/model.pt", "pretrained": null}}
 
@@ -22,7 +22,14 @@ DEFAULT_HAAR_CASCADE = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 # Below this a single 96 px image batch plus header would not fit; smaller is a typo.
 MIN_MESSAGE_BYTES = 64 * 1024
-_TOP_LEVEL_KEYS = ("threads", "device", "max_message_bytes", "detector", "model")
+_TOP_LEVEL_KEYS = (
+    "threads",
+    "device",
+    "max_message_bytes",
+    "optimize_inference",
+    "detector",
+    "model",
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,8 @@ class SidecarConfig:
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    # Serve through a compiled (TorchScript, oneDNN) trunk on CPU; see holder.py.
+    optimize_inference: bool = True
     unknown_keys: tuple[str, ...] = ()
 
 
@@ -82,11 +91,16 @@ def parse_config(raw: Any) -> SidecarConfig:
             f"max_message_bytes must be an integer >= {MIN_MESSAGE_BYTES}; got {max_bytes!r}"
         )
 
+    optimize = raw.get("optimize_inference", True)
+    if not isinstance(optimize, bool):
+        errors.append(f"optimize_inference must be true or false; got {optimize!r}")
     detector = _parse_detector(raw.get("detector", {}), errors, unknown)
     model = _parse_model(raw.get("model", {}), errors, unknown)
     if errors:
         raise ValueError("invalid sidecar config: " + "; ".join(errors))
-    return SidecarConfig(threads, device, max_bytes, detector, model, tuple(unknown))
+    return SidecarConfig(
+        threads, device, max_bytes, detector, model, optimize is not False, tuple(unknown)
+    )
 
 
 def _parse_detector(raw: Any, errors: list[str], unknown: list[str]) -> DetectorConfig:

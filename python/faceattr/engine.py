@@ -119,6 +119,8 @@ class Engine:
             return
         try:
             self._replace(self._model_from_checkpoint(path)[0])
+            assert self._loaded is not None
+            self._loaded.warm_up()
         except ProtocolError as err:
             log.error(
                 "default checkpoint failed to load", extra={"path": path, "reason": err.message}
@@ -159,9 +161,10 @@ class Engine:
         if "checkpoint" in options:
             opt.only(options, ("checkpoint",))
             loaded, warnings_ = self._model_from_checkpoint(opt.path(options, "checkpoint"))
+            loaded.warm_up()  # a checkpoint is loaded to be served
             pretrained_loaded = False
         elif "arch" in options:
-            opt.only(options, ("arch", "input_size", "pretrained"))
+            opt.only(options, ("arch", "input_size", "pretrained", "seed"))
             loaded, pretrained_loaded, warnings_ = self._fresh_model(options)
         else:
             raise ProtocolError(BAD_OPTIONS, "load_model needs options.checkpoint or options.arch")
@@ -192,10 +195,11 @@ class Engine:
         x = loaded.prepare(self._images(tensors, loaded, ("images",)))
         loaded.model.eval()  # serving is always in eval mode, whatever training did before
         if not explain:
-            logits = eval_step(loaded.model, x)
+            with torch.no_grad():
+                logits = loaded.serving_forward(x)
             return {"logits": _to_lists(logits), "explained": {}}, {}
         select = {task: _predicted_score_of(task) for task in explain}
-        result = loaded.explainer.explain(x, select)
+        result = loaded.explainer.explain(x, select, forward=loaded.serving_forward)
         explained = {
             task: {
                 "positive": (result.output[task] > 0).tolist(),
@@ -239,6 +243,7 @@ class Engine:
         _check_labels(labels)
         x = loaded.prepare(images)
         y = torch.from_numpy(np.array(labels, dtype=np.float32)).to(loaded.device)
+        loaded.weights_changed()
         step = train_step(loaded.model, state, x, y, lr=lr, measure_conflict=measure)
         return step.to_dict(), {}
 
@@ -296,6 +301,7 @@ class Engine:
             # The configured hyperparameters win over the ones saved with the moments.
             apply_hyperparameters(state.optimizer, state.config.lr, state.config.weight_decay)
         loaded.model.load_state_dict(ckpt.model_state, strict=True)
+        loaded.weights_changed()
         loaded.card = card
         result: dict[str, Any] = {"card": card}
         if ckpt.scheduler_state is not None:
@@ -304,8 +310,15 @@ class Engine:
 
     def stats(self, options: dict[str, Any], tensors: dict[str, np.ndarray]) -> Result:
         opt.no_extra_tensors(tensors, ())
-        hooks = self._loaded.explainer.hook_count() if self._loaded is not None else {}
-        return {"rss_bytes": rss_bytes(), "hooks": hooks, "served": self._served}, {}
+        loaded = self._loaded
+        hooks = loaded.explainer.hook_count() if loaded is not None else {}
+        compiled = loaded.compiled if loaded is not None else False
+        return {
+            "rss_bytes": rss_bytes(),
+            "hooks": hooks,
+            "served": self._served,
+            "compiled": compiled,
+        }, {}
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -340,7 +353,7 @@ class Engine:
         model = FaceAttributeNet(card["arch"])
         check_state(path, model, ckpt.model_state)
         model.load_state_dict(ckpt.model_state, strict=True)
-        return LoadedModel(model, card, self._device), ckpt.warnings
+        return self._holder(model, card), ckpt.warnings
 
     def _fresh_model(self, options: dict[str, Any]) -> tuple[LoadedModel, bool, list[str]]:
         try:
@@ -349,16 +362,25 @@ class Engine:
         except (TypeError, ValueError) as err:
             raise ProtocolError(BAD_OPTIONS, str(err)) from None
         pretrained = opt.path(options, "pretrained", self._config.model.pretrained)
+        seed = options.get("seed")
+        if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+                raise ProtocolError(BAD_OPTIONS, f"seed must be an integer >= 0; got {seed!r}")
+            # The same seed gives the same initial weights, whatever ran before.
+            torch.manual_seed(seed)
         model = FaceAttributeNet(arch)
         try:
             pretrained_loaded, warnings_ = load_pretrained_trunk(model, pretrained)
         except (OSError, ValueError, RuntimeError) as err:
             raise ProtocolError(IO_ERROR, f"pretrained weights {pretrained}: {err}") from None
         return (
-            LoadedModel(model, new_card(arch, input_size), self._device),
+            self._holder(model, new_card(arch, input_size)),
             pretrained_loaded,
             warnings_,
         )
+
+    def _holder(self, model: FaceAttributeNet, card: dict[str, Any]) -> LoadedModel:
+        return LoadedModel(model, card, self._device, optimize=self._config.optimize_inference)
 
     def _read_checkpoint(self, path: str) -> tuple[Any, dict[str, Any]]:
         try:

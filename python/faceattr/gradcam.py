@@ -98,13 +98,21 @@ class GradCAM:
         """
         return {name: len(module._forward_hooks) for name, module in self._targets.items()}
 
-    def explain(self, x: Tensor, select: Mapping[str, ScoreFn]) -> Explanation:
+    def explain(
+        self,
+        x: Tensor,
+        select: Mapping[str, ScoreFn],
+        forward: Callable[[Tensor], Any] | None = None,
+    ) -> Explanation:
         """One forward, one backward over the sum of all selected scores, one map per target.
 
         Args:
             x: model input ``[N, C, H, W]``; maps are upsampled to ``H, W``.
             select: target name -> function of the model output giving a score per image
                 ``[N]`` (e.g. ``lambda out: predicted_class_score(out["smile"])``).
+            forward: runs the model on ``x`` (default: the model itself), for a caller that
+                computes part of the model another way; the target modules must still run
+                in it, as modules, for their hooks to fire.
         """
         if self.closed:
             raise RuntimeError("GradCAM is closed")
@@ -120,7 +128,7 @@ class GradCAM:
             # No graph for the layers before the targets: the hook turns grad on at the first
             # target, so only target -> score is recorded (less memory, no trunk backward).
             torch.set_grad_enabled(False)
-            output = self._model(x)
+            output = (forward or self._model)(x)
             torch.set_grad_enabled(True)
             missing = sorted(capture.requested - set(capture.acts))
             if missing:

@@ -6,6 +6,7 @@ from faceattr.config import DEFAULT_HAAR_CASCADE, parse_config, parse_config_jso
 def test_accepts_the_documented_slice():
     cfg = parse_config_json(
         '{"threads": 0, "device": "auto", "max_message_bytes": 67108864,'
+        ' "optimize_inference": true,'
         ' "detector": {"kind": "res10", "haar_cascade": "/x.xml", "res10_dir": "/w"},'
         ' "model": {"checkpoint": "models/default/model.pt", "pretrained": null}}'
     )
@@ -48,3 +49,10 @@ def test_res10_without_a_directory_is_an_error():
 def test_reports_unknown_keys_without_failing():
     cfg = parse_config({"python": "/usr/bin/python3", "model": {"extra": 1}})
     assert cfg.unknown_keys == ("python", "model.extra")
+
+
+def test_optimize_inference_defaults_to_true_and_must_be_a_boolean():
+    assert parse_config({}).optimize_inference is True
+    assert parse_config({"optimize_inference": False}).optimize_inference is False
+    with pytest.raises(ValueError, match="optimize_inference must be true or false; got 'no'"):
+        parse_config({"optimize_inference": "no"})

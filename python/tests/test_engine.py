@@ -83,6 +83,21 @@ def test_load_model_builds_a_fresh_model_and_says_pretrained_weights_were_absent
     assert code_of(engine, "load_model", {}) == "BAD_OPTIONS"
 
 
+def test_a_seeded_load_model_gives_the_same_initial_weights_whatever_ran_before(tiny_images):
+    engine = make_engine()
+    first = dict(FRESH, seed=7)
+    engine.handle("load_model", first, {})
+    a = engine.handle("eval_step", {}, {"images": tiny_images})[0]["logits"]
+    torch.rand(1000)  # anything else drawing from torch's generator in between
+    engine.handle("load_model", dict(FRESH), {})
+    other = engine.handle("eval_step", {}, {"images": tiny_images})[0]["logits"]
+    engine.handle("load_model", first, {})
+    b = engine.handle("eval_step", {}, {"images": tiny_images})[0]["logits"]
+    assert a == b and a != other
+    assert code_of(engine, "load_model", dict(FRESH, seed=-1)) == "BAD_OPTIONS"
+    engine.close()
+
+
 def test_predict_returns_logits_by_task_without_explain(served, tiny_images):
     result, tensors = served.handle("predict", {}, {"images": tiny_images})
     assert set(result["logits"]) == {"gender", "smile"} and len(result["logits"]["smile"]) == 4

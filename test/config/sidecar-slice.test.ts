@@ -6,7 +6,14 @@ describe('sidecarSlice', () => {
   it('has exactly the keys the sidecar reads, in its names', () => {
     const slice = sidecarSlice(loadConfig({ env: {} }));
     expect(Object.keys(slice).sort()).toEqual(
-      ['detector', 'device', 'max_message_bytes', 'model', 'threads'].sort(),
+      [
+        'detector',
+        'device',
+        'max_message_bytes',
+        'model',
+        'optimize_inference',
+        'threads',
+      ].sort(),
     );
     expect(Object.keys(slice.detector).sort()).toEqual(
       ['haar_cascade', 'kind', 'res10_dir'].sort(),
@@ -15,6 +22,15 @@ describe('sidecarSlice', () => {
       ['checkpoint', 'pretrained'].sort(),
     );
     expect(slice.max_message_bytes).toBe(67_108_864);
+    expect(slice.optimize_inference).toBe(true);
+  });
+
+  it('passes sidecar.optimize: false through as optimize_inference', () => {
+    const config = loadConfig({
+      env: {},
+      overrides: { sidecar: { optimize: false } },
+    });
+    expect(sidecarSlice(config).optimize_inference).toBe(false);
   });
 
   it('resolves 0 threads to the number of cores', () => {

@@ -12,7 +12,12 @@ import { trainConfigSchema, type TrainConfig } from '../../ts/train/config.ts';
 import { Combined } from '../../ts/train/dataset.ts';
 import { finalize } from '../../ts/train/finalize.ts';
 import { logitsFor } from '../../ts/train/evaluate.ts';
-import { FILES, readState, trainLoop } from '../../ts/train/loop.ts';
+import {
+  FILES,
+  readState,
+  startingPoint,
+  trainLoop,
+} from '../../ts/train/loop.ts';
 import { writeReport } from '../../ts/train/report.ts';
 import { silentLogger } from '../../ts/logging.ts';
 import { pythonSidecarMissing, testConfig } from '../fixtures/backends.ts';
@@ -117,6 +122,7 @@ describe.skipIf(missing !== null)('training through the real sidecar', () => {
       arch: cfg.arch,
       input_size: SIZE,
       pretrained: null,
+      seed: cfg.seed,
     });
     await sidecar.configureTraining({
       lr: cfg.lr,
@@ -127,6 +133,8 @@ describe.skipIf(missing !== null)('training through the real sidecar', () => {
       freeze_trunk: false,
     });
   }
+
+  let firstRun: string | null = null;
 
   const baseCard = {
     name: 'test',
@@ -155,6 +163,7 @@ describe.skipIf(missing !== null)('training through the real sidecar', () => {
     }
     const final = await finalize(sidecar, data, outDir, state, baseCard, 64);
     expect(existsSync(path.join(outDir, 'model.pt'))).toBe(true);
+    firstRun = outDir;
     expect(existsSync(path.join(outDir, 'model.json'))).toBe(true);
     expect(final.card.epoch).toBe(state.best?.epoch);
     expect(final.calibration.temperature.gender).toBeGreaterThan(0);
@@ -172,6 +181,41 @@ describe.skipIf(missing !== null)('training through the real sidecar', () => {
       counts: {},
     });
     expect(existsSync(report)).toBe(true);
+  });
+
+  it('starts a new run from a trained checkpoint with init, unless resuming', async () => {
+    expect(firstRun).not.toBeNull();
+    const trained = path.join(firstRun!, 'model.pt');
+    const items = data.items('val').slice(0, 8);
+    const cfg = config(await mkdtemp(path.join(tmpdir(), 'init-')), 1);
+    await fresh(cfg);
+    const untrained = await logitsFor(sidecar, data, items, 8);
+    const state = await startingPoint(
+      sidecar,
+      cfg.outDir,
+      { resume: true, init: trained },
+      log,
+    );
+    expect(state).toBeNull(); // nothing to resume in a new folder: init applies
+    const initialised = await logitsFor(sidecar, data, items, 8);
+    await sidecar.loadModel({ checkpoint: trained });
+    const served = await logitsFor(sidecar, data, items, 8);
+    expect(initialised.gender).not.toEqual(untrained.gender);
+    initialised.gender.forEach((z, i) =>
+      expect(z).toBeCloseTo(served.gender[i], 4),
+    );
+    initialised.smile.forEach((z, i) =>
+      expect(z).toBeCloseTo(served.smile[i], 4),
+    );
+    // A run folder with a saved state resumes from it and ignores init.
+    await fresh(cfg);
+    const resumed = await startingPoint(
+      sidecar,
+      firstRun!,
+      { resume: true, init: '/nonexistent/model.pt' },
+      log,
+    );
+    expect(resumed?.epochsDone).toBe(2);
   });
 
   it('resumes after the sidecar is killed and matches an uninterrupted run', async () => {

@@ -58,19 +58,27 @@ try {
   const calls = Number(opts.calls);
   const predict = await latency(calls, () => sidecar.predict(one));
   const explain = await latency(calls, () => sidecar.predict(one, BOTH));
+  const batches = opts.batches.split(',').map(Number);
+  const predictRows = [];
+  for (const batch of batches) {
+    predictRows.push(await throughput(sidecar, 'predict', batch, size));
+  }
   const evalRows = [];
-  for (const batch of opts.batches.split(',').map(Number)) {
-    evalRows.push(await throughput(sidecar, batch, size));
+  for (const batch of batches) {
+    evalRows.push(await throughput(sidecar, 'eval_step', batch, size));
   }
   const memory = await explainMemory(sidecar, Number(opts.explains), one);
   const info = await sidecar.hello();
+  const { compiled } = await sidecar.stats();
   const result = {
     model,
     input_size: size,
     device: info.device,
     threads: info.threads,
     torch: info.torch,
+    compiled_trunk: compiled,
     latency_ms: { predict, predict_explain_both: explain },
+    predict: predictRows,
     eval: evalRows,
     memory,
   };
@@ -137,15 +145,26 @@ function summarize(ms: number[]): Latency {
   };
 }
 
-async function throughput(sc: Sidecar, batch: number, size: number) {
+/**
+ * Images/s of `predict` (the serving path: compiled trunk on CPU when
+ * `sidecar.optimize`) or `eval_step` (the training-time eager model).
+ */
+async function throughput(
+  sc: Sidecar,
+  op: 'predict' | 'eval_step',
+  batch: number,
+  size: number,
+) {
   const images = noise(batch, batch, size);
   const rounds = Math.max(3, Math.ceil(Number(opts.evalImages) / batch));
-  await sc.evalStep(images); // warm-up for this shape
+  const run = () =>
+    op === 'predict' ? sc.predict(images) : sc.evalStep(images);
+  await run(); // warm-up for this shape
   const t = performance.now();
-  for (let i = 0; i < rounds; i++) await sc.evalStep(images);
+  for (let i = 0; i < rounds; i++) await run();
   const seconds = (performance.now() - t) / 1000;
   const imagesPerSecond = round((rounds * batch) / seconds);
-  return { batch, rounds, images_per_s: imagesPerSecond };
+  return { op, batch, rounds, images_per_s: imagesPerSecond };
 }
 
 /** RSS and hook counts before and after `n` explains of both tasks. */
@@ -185,7 +204,9 @@ function printTable(r: {
   device: string;
   threads: number;
   input_size: number;
+  compiled_trunk: boolean;
   latency_ms: Record<string, Latency>;
+  predict: { batch: number; images_per_s: number }[];
   eval: { batch: number; images_per_s: number }[];
   memory: Awaited<ReturnType<typeof explainMemory>>;
 }) {
@@ -194,15 +215,18 @@ function printTable(r: {
       cells.map((c, i) => String(c).padEnd(i === 0 ? 26 : 12)).join(''),
     );
   console.log(
-    `engine: ${r.model}, ${r.input_size}px, ${r.device}, ${r.threads} threads\n`,
+    `engine: ${r.model}, ${r.input_size}px, ${r.device}, ${r.threads} threads, ` +
+      `compiled trunk: ${r.compiled_trunk ? 'yes' : 'no'}\n`,
   );
   row('one image', 'p50 ms', 'p95 ms', 'mean ms', 'calls');
   for (const [name, l] of Object.entries(r.latency_ms)) {
     row(name, l.p50, l.p95, l.mean, l.calls);
   }
   console.log();
-  row('eval_step batch', 'images/s');
-  for (const e of r.eval) row(e.batch, e.images_per_s);
+  row('batch', 'predict/s', 'eval_step/s');
+  r.predict.forEach((p, i) =>
+    row(p.batch, p.images_per_s, r.eval[i].images_per_s),
+  );
   const m = r.memory;
   console.log();
   row(`after ${m.explains} explains`, 'before', 'after');

@@ -10,7 +10,7 @@ import { loadTrainConfig } from '../train/config.ts';
 import { Combined } from '../train/dataset.ts';
 import { finalize } from '../train/finalize.ts';
 import { buildGallery } from '../train/gallery.ts';
-import { FILES, readState, trainLoop } from '../train/loop.ts';
+import { startingPoint, trainLoop } from '../train/loop.ts';
 import type { ReportInput, ScoredImage } from '../train/report-input.ts';
 import { balance, prepareAll } from './prepare-all.ts';
 import { progressBar } from './progress.ts';
@@ -72,6 +72,7 @@ try {
     arch: train.arch,
     input_size: train.inputSize,
     pretrained: config.model.pretrained,
+    seed: train.seed,
   });
   log.info(
     { pretrainedLoaded: loaded.pretrained_loaded, warnings: loaded.warnings },
@@ -95,17 +96,15 @@ try {
     data: counts,
     train_config: train as unknown as Record<string, unknown>,
   };
-  let resume = null;
-  if (opts.resume) {
-    resume = await readState(outDir);
-    if (resume) {
-      await sidecar.load({
-        path: path.join(outDir, FILES.last),
-        include_optimizer: true,
-      });
-      log.info({ epochsDone: resume.epochsDone }, 'resuming');
-    }
-  }
+  const resume = await startingPoint(
+    sidecar,
+    outDir,
+    {
+      resume: opts.resume === true,
+      init: train.init ? fromRoot(train.init) : null,
+    },
+    log,
+  );
   const bar = progressBar(
     'epoch {epoch} [{bar}] {value}/{total} | loss {loss} | {ips} img/s | ETA {eta}s',
   );

@@ -27,6 +27,7 @@ export const DEFAULTS: ConfigData = {
     workers: 1,
     threads: 0,
     device: 'auto',
+    optimize: true,
     callTimeoutMs: 30_000,
     startTimeoutMs: 120_000,
     maxMessageBytes: 67_108_864,

@@ -62,6 +62,7 @@ const sidecarSchema = z.strictObject({
   workers: posInt.max(64),
   threads: nonNegInt,
   device,
+  optimize: z.boolean(),
   callTimeoutMs: posInt,
   startTimeoutMs: posInt,
   maxMessageBytes: z.int().min(1024),

@@ -8,6 +8,8 @@ export interface SidecarSlice {
   threads: number;
   device: string;
   max_message_bytes: number;
+  /** Serve through a compiled (TorchScript + oneDNN) trunk on CPU. */
+  optimize_inference: boolean;
   detector: {
     kind: 'haar' | 'res10';
     haar_cascade: string;
@@ -28,6 +30,7 @@ export function sidecarSlice(config: Config): SidecarSlice {
     threads: sidecar.threads === 0 ? availableParallelism() : sidecar.threads,
     device: sidecar.device,
     max_message_bytes: sidecar.maxMessageBytes,
+    optimize_inference: sidecar.optimize,
     detector: {
       kind: detector.kind,
       haar_cascade: detector.haarCascade,

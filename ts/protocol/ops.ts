@@ -30,6 +30,8 @@ export type LoadModelOptions =
       input_size: number;
       /** Weights for the trunk; null for none; absent: the configured file. */
       pretrained?: string | null;
+      /** Seeds torch before the fresh layers are initialised (repeatable runs). */
+      seed?: number;
     };
 export interface LoadModelResult {
   card: ModelCard;
@@ -137,6 +139,8 @@ export interface StatsResult {
   hooks: Partial<Record<Task, number>>;
   /** Requests served since start. */
   served: number;
+  /** Whether predict runs through an up-to-date compiled trunk (CPU, `sidecar.optimize`). */
+  compiled: boolean;
 }
 
 /** Every operation's options and result header, by wire name. */

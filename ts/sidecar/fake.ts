@@ -215,6 +215,7 @@ export class FakeSidecar
       rss_bytes: process.memoryUsage().rss,
       hooks: { gender: 1, smile: 1 },
       served: this.#served,
+      compiled: false,
     }));
   }
 

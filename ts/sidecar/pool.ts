@@ -223,7 +223,9 @@ export class SidecarPool
         hooks[key] = Math.max(hooks[key] ?? 0, count ?? 0);
       }
     }
-    return { rss_bytes: rss, hooks, served };
+    // Compiled only when every worker serves through its compiled trunk.
+    const compiled = settled.length > 0 && settled.every((s) => s.compiled);
+    return { rss_bytes: rss, hooks, served, compiled };
   }
 
   async shutdown(call?: CallOptions): Promise<Record<string, never>> {

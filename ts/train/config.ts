@@ -73,6 +73,11 @@ export const trainConfigSchema = z.object({
   augment: augmentSchema.default(augmentSchema.parse({})),
   /** Images per split/task in the report's Grad-CAM gallery. */
   galleryPerKind: z.number().int().min(0).default(6),
+  /**
+   * Checkpoint whose weights start the run (fine-tuning a trained model); its
+   * arch and input size must match. Null: the pretrained trunk and fresh heads.
+   */
+  init: z.string().nullable().default(null),
   /** Stop an epoch after this many steps (tests and smoke runs). */
   maxStepsPerEpoch: z.number().int().positive().nullable().default(null),
 });

@@ -84,6 +84,33 @@ export async function readState(outDir: string): Promise<LoopState | null> {
 }
 
 /**
+ * Puts the loaded model at the start of a run. Resuming (when `outDir` holds
+ * a saved state): weights and optimizer state of the last finished epoch,
+ * and that state is returned. Otherwise, with `init`: that checkpoint's
+ * weights only (fine-tuning; optimizer and schedule start afresh). Otherwise
+ * the model stays as loaded. Returns the state to resume, or null.
+ */
+export async function startingPoint(
+  engine: TrainEngine,
+  outDir: string,
+  opts: { resume: boolean; init: string | null },
+  log: Logger,
+): Promise<LoopState | null> {
+  const state = opts.resume ? await readState(outDir) : null;
+  if (state) {
+    await engine.load({
+      path: path.join(outDir, FILES.last),
+      include_optimizer: true,
+    });
+    log.info({ epochsDone: state.epochsDone }, 'resuming');
+  } else if (opts.init) {
+    await engine.load({ path: opts.init, include_optimizer: false });
+    log.info({ init: opts.init }, 'weights initialised from checkpoint');
+  }
+  return state;
+}
+
+/**
  * Trains for the configured epochs, evaluating on the validation split after
  * each, keeping the best checkpoint by mean balanced accuracy and the last
  * one with its optimizer state. With `resume`, continues from the last
