@@ -21,7 +21,7 @@ from .card import new_card, validate_card, validate_input_size
 from .checkpoint import card_path_for, load_checkpoint, save_checkpoint
 from .config import SidecarConfig
 from .detect import FaceDetector, detect_faces
-from .gradcam import predicted_class_score
+from .gradcam import decision_logit, predicted_class_score
 from .model import TASKS, ArchConfig, FaceAttributeNet, load_pretrained_trunk
 from .holder import LoadedModel, check_state
 from .protocol import (
@@ -198,11 +198,13 @@ class Engine:
             with torch.no_grad():
                 logits = loaded.serving_forward(x)
             return {"logits": _to_lists(logits), "explained": {}}, {}
-        select = {task: _predicted_score_of(task) for task in explain}
+        # Explain the class the card's calibration rule shows (the threshold may not be 0.5).
+        cut = {task: _decision_of(loaded.card, task) for task in explain}
+        select = {task: _predicted_score_of(task, cut[task]) for task in explain}
         result = loaded.explainer.explain(x, select, forward=loaded.serving_forward)
         explained = {
             task: {
-                "positive": (result.output[task] > 0).tolist(),
+                "positive": (result.output[task] >= cut[task]).tolist(),
                 "flat": result.flat[task].tolist(),
             }
             for task in explain
@@ -424,8 +426,15 @@ class Engine:
         return opt.tensor(tensors, "images", "uint8", (None, size, size, 3))
 
 
-def _predicted_score_of(task: str) -> Callable[[Mapping[str, Tensor]], Tensor]:
-    return lambda output: predicted_class_score(output[task])
+def _predicted_score_of(task: str, cut: float) -> Callable[[Mapping[str, Tensor]], Tensor]:
+    return lambda output: predicted_class_score(output[task], cut)
+
+
+def _decision_of(card: Mapping[str, Any], task: str) -> float:
+    """The logit where the card's rule ``sigmoid(logit / T) >= threshold`` turns positive."""
+    threshold = float(card.get("thresholds", {}).get(task, 0.5))
+    temperature = float(card.get("temperature", {}).get(task, 1.0))
+    return decision_logit(threshold, temperature)
 
 
 def _task_list(value: Any) -> list[str]:

@@ -13,6 +13,7 @@ from the scores to those leaves only: never through the trunk, never into parame
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -46,13 +47,28 @@ class _Capture:
     grads: dict[str, Tensor] = field(default_factory=dict)
 
 
-def predicted_class_score(logit: Tensor) -> Tensor:
-    """Score of the predicted class for a binary logit ``[N]``: +logit if logit > 0 else -logit.
+def predicted_class_score(logit: Tensor, threshold: float = 0.0) -> Tensor:
+    """Score of the predicted class for a binary logit ``[N]``: +logit where the positive
+    class is predicted (``logit >= threshold``), else -logit.
 
     The negative class of a sigmoid classifier has logit ``-z``, so this explains what the
-    model actually decided rather than always the positive class.
+    model actually decided rather than always the positive class. ``threshold`` is the
+    decision point in logit space (0 for p >= 0.5; see :func:`decision_logit`).
     """
-    return torch.where(logit > 0, logit, -logit)
+    return torch.where(logit >= threshold, logit, -logit)
+
+
+def decision_logit(threshold: float, temperature: float) -> float:
+    """The raw logit at which ``sigmoid(logit / temperature) >= threshold`` starts to hold.
+
+    A threshold of 0 or less makes every logit positive (-inf), 1 or more none (+inf).
+    """
+    if threshold <= 0.0:
+        return -math.inf
+    if threshold >= 1.0:
+        return math.inf
+    scale = temperature if temperature > 0 else 1.0
+    return scale * math.log(threshold / (1.0 - threshold))
 
 
 class GradCAM:

@@ -10,6 +10,7 @@ from conftest import HAAR_CASCADE, TINY_ARCH, TINY_SIZE
 from faceattr.config import parse_config
 from faceattr.detect import HaarDetector
 from faceattr.engine import Engine
+from faceattr.gradcam import decision_logit
 from faceattr.protocol import ProtocolError
 
 FRESH = {"arch": TINY_ARCH, "input_size": TINY_SIZE, "pretrained": None}
@@ -114,12 +115,44 @@ def test_predict_with_explain_returns_a_cam_per_task_and_the_explained_class(ser
         assert cam.dtype == np.float32 and cam.shape == (4, TINY_SIZE, TINY_SIZE)
         assert cam.min() >= 0.0 and cam.max() <= 1.0 and not np.isnan(cam).any()
         explained = result["explained"][task]
-        assert explained["positive"] == [z > 0 for z in result["logits"][task]]
+        assert explained["positive"] == [z >= 0 for z in result["logits"][task]]
         assert len(explained["flat"]) == 4
     plain, _ = served.handle("predict", {}, {"images": tiny_images})
     np.testing.assert_allclose(
         plain["logits"]["gender"], result["logits"]["gender"], rtol=1e-4, atol=1e-5
     )
+
+
+def test_predict_explains_the_class_the_cards_threshold_and_temperature_show(
+    engine, tiny_images, tmp_path
+):
+    model = engine._loaded.model
+    with torch.no_grad():  # an untrained tiny model answers the same for every image
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.normal_(0.0, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.normal_(1.0, 0.5)
+    engine._loaded.weights_changed()
+    logits = engine.handle("predict", {}, {"images": tiny_images})[0]["logits"]["smile"]
+    cut = float(np.median(logits))  # two images on each side of the decision point
+    temperature = 2.0
+    threshold = 1.0 / (1.0 + np.exp(-cut / temperature))  # sigmoid(cut / T)
+    path = str(tmp_path / "calibrated.pt")
+    card = {"thresholds": {"gender": 0.5, "smile": threshold}, "temperature": {"smile": 2.0}}
+    card["temperature"]["gender"] = 1.0
+    engine.handle("save", {"path": path, "card": card}, {})
+    engine.handle("load_model", {"checkpoint": path}, {})
+    result, tensors = engine.handle("predict", {"explain": ["smile"]}, {"images": tiny_images})
+    shown = [1.0 / (1.0 + np.exp(-z / temperature)) >= threshold for z in logits]
+    assert result["explained"]["smile"]["positive"] == shown
+    assert sorted(shown) == [False, False, True, True]
+
+
+def test_decision_logit_inverts_the_calibration_rule():
+    assert decision_logit(0.5, 3.0) == 0.0
+    assert decision_logit(0.8, 2.0) == pytest.approx(2.0 * np.log(4.0))
+    assert decision_logit(0.0, 1.0) == -np.inf and decision_logit(1.0, 1.0) == np.inf
 
 
 @pytest.mark.parametrize(
