@@ -100,6 +100,7 @@ export async function createServerApp(
     sidecar,
     (images, explain) => batcher.predict(images, explain),
     pipelineSettings(config),
+    (stage, seconds) => metrics.stages.observe({ stage }, seconds),
   );
   return buildApp({
     settings: config.server,

@@ -4,7 +4,12 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FacePipeline, OVERLAY_MAX_SIDE } from '../../ts/pipeline/analyze.ts';
+import {
+  FacePipeline,
+  OVERLAY_MAX_SIDE,
+  type Stage,
+  type StageObserver,
+} from '../../ts/pipeline/analyze.ts';
 import { PredictBatcher } from '../../ts/pipeline/predict-batcher.ts';
 import { buildApp } from '../../ts/serve/app.ts';
 import { DEFAULT_SERVER_SETTINGS } from '../../ts/serve/settings.ts';
@@ -17,7 +22,10 @@ import { solidPng } from './helpers/app.ts';
 let app: FastifyInstance | null = null;
 let dataDir: string | null = null;
 
-async function serverWith(fakeOptions: FakeSidecarOptions = {}) {
+async function serverWith(
+  fakeOptions: FakeSidecarOptions = {},
+  onStage?: StageObserver,
+) {
   const sidecar = new FakeSidecar(fakeOptions);
   const batcher = new PredictBatcher(
     (images, explain) => sidecar.predict(images, explain),
@@ -26,11 +34,16 @@ async function serverWith(fakeOptions: FakeSidecarOptions = {}) {
       waitMs: 3,
     },
   );
-  const analyzer = new FacePipeline(sidecar, (i, e) => batcher.predict(i, e), {
-    limits: { maxBytes: 20 * 2 ** 20, maxPixels: 40_000_000, minSide: 32 },
-    detector: { maxSide: 640, minFaceFraction: 0.08, minScore: 0.5 },
-    overlay: { alpha: 0.5, maxSide: OVERLAY_MAX_SIDE },
-  });
+  const analyzer = new FacePipeline(
+    sidecar,
+    (i, e) => batcher.predict(i, e),
+    {
+      limits: { maxBytes: 20 * 2 ** 20, maxPixels: 40_000_000, minSide: 32 },
+      detector: { maxSide: 640, minFaceFraction: 0.08, minScore: 0.5 },
+      overlay: { alpha: 0.5, maxSide: OVERLAY_MAX_SIDE },
+    },
+    onStage,
+  );
   dataDir = await mkdtemp(path.join(tmpdir(), 'faceattr-fake-'));
   app = await buildApp({
     analyzer,
@@ -162,6 +175,34 @@ describe('the face pipeline with the fake sidecar', () => {
     expect(res.statusCode).toBe(504);
     expect(res.json().error.code).toBe('SIDECAR_TIMEOUT');
     expect(sidecar.ready).toBe(true);
+  });
+
+  it('reports the time of each pipeline step, and no crop or predict without a face', async () => {
+    const seen: [Stage, number][] = [];
+    const { analyzer } = await serverWith(
+      { delayMs: { predict: 30 } },
+      (stage, seconds) => seen.push([stage, seconds]),
+    );
+    const image = await solidPng('#a08070', 200, 200);
+    await analyzer.analyze(image, { explain: ['gender'], explainFaces: 'all' });
+    expect(seen.map(([s]) => s)).toEqual([
+      'decode',
+      'detect',
+      'crop',
+      'predict',
+      'render',
+    ]);
+    for (const [, seconds] of seen) expect(seconds).toBeGreaterThanOrEqual(0);
+    // The fake's predict takes 30 ms: the predict step measured at least that.
+    expect(seen[3][1]).toBeGreaterThanOrEqual(0.025);
+    await app?.close();
+    seen.length = 0;
+    const { analyzer: noFaces } = await serverWith(
+      { boxes: () => [] },
+      (s, t) => seen.push([s, t]),
+    );
+    await noFaces.analyze(image, { explain: [], explainFaces: 'all' });
+    expect(seen.map(([s]) => s)).toEqual(['decode', 'detect']);
   });
 
   it('answers 503 MODEL_UNAVAILABLE and /readyz 503 when no model is loaded', async () => {

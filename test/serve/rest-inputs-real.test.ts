@@ -113,6 +113,18 @@ describe(`REST /api/v1/analyze: real inputs, real sidecar, ${FACE_SOURCE}`, () =
     });
   });
 
+  it('times every pipeline step in /metrics', async () => {
+    await ok(portrait, '?explain=both', 'image/png');
+    const text = (await server.app.inject({ url: '/metrics' })).body;
+    for (const stage of ['decode', 'detect', 'crop', 'predict', 'render']) {
+      expect(text).toMatch(
+        new RegExp(
+          `faceattr_pipeline_stage_seconds_count\\{stage="${stage}"\\} [1-9]`,
+        ),
+      );
+    }
+  });
+
   it('auto-orients EXIF orientations 6 and 8, answering in display orientation', async () => {
     const upright = await ok(portrait, '?explain=smile');
     expect(upright.faces).toHaveLength(1);

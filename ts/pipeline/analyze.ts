@@ -25,6 +25,12 @@ export interface PipelineSettings {
   overlay: { alpha: number; maxSide: number };
 }
 
+/** The steps of one analysis, timed separately (`onStage`). */
+export type Stage = 'decode' | 'detect' | 'crop' | 'predict' | 'render';
+
+/** Receives the wall time of each step of each analysis. */
+export type StageObserver = (stage: Stage, seconds: number) => void;
+
 /** What the pipeline needs from the sidecar besides predict. */
 export type PipelineSidecar = Pick<Sidecar, 'ready' | 'card' | 'detect'>;
 
@@ -100,7 +106,16 @@ export class FacePipeline implements Analyzer {
     private readonly sidecar: PipelineSidecar,
     private readonly predict: PredictFn,
     private readonly settings: PipelineSettings,
+    private readonly onStage: StageObserver = () => {},
   ) {}
+
+  /** Runs `step`, reporting its wall time under `stage` when it succeeds. */
+  private async timed<T>(stage: Stage, step: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const value = await step();
+    this.onStage(stage, (performance.now() - started) / 1000);
+    return value;
+  }
 
   status(): AnalyzerStatus {
     const card = this.sidecar.card;
@@ -117,12 +132,16 @@ export class FacePipeline implements Analyzer {
     options: AnalyzeOptions,
   ): Promise<ImageAnalysis> {
     const card = this.card();
-    const img = await decode(image, this.settings.limits);
+    const img = await this.timed('decode', () =>
+      decode(image, this.settings.limits),
+    );
     this.checkAborted(options.signal);
-    const faces = await findFaces(img, this.sidecar, {
-      ...this.settings.detector,
-      margin: card.crop?.margin ?? DEFAULT_CROP_MARGIN,
-    });
+    const faces = await this.timed('detect', () =>
+      findFaces(img, this.sidecar, {
+        ...this.settings.detector,
+        margin: card.crop?.margin ?? DEFAULT_CROP_MARGIN,
+      }),
+    );
     this.checkAborted(options.signal);
     const results =
       faces.length === 0 ? [] : await this.classify(img, faces, card, options);
@@ -158,7 +177,7 @@ export class FacePipeline implements Analyzer {
     options: AnalyzeOptions,
   ): Promise<FaceAnalysis[]> {
     const size = card.input_size;
-    const crops = await cropFaces(img, faces, size);
+    const crops = await this.timed('crop', () => cropFaces(img, faces, size));
     const explain = [...options.explain];
     // The Gradio endpoint explains only the largest face: the others go in a
     // batch without the (costlier) explanation.
@@ -176,12 +195,15 @@ export class FacePipeline implements Analyzer {
             [],
           ),
         ];
-    const [first, rest] = await Promise.all(parts);
-    return Promise.all(
-      faces.map((face, i) => {
-        const [result, j] = explainAll || i === 0 ? [first, i] : [rest, i - 1];
-        return this.faceResult(img, face, result, j, card, size);
-      }),
+    const [first, rest] = await this.timed('predict', () => Promise.all(parts));
+    return this.timed('render', () =>
+      Promise.all(
+        faces.map((face, i) => {
+          const [result, j] =
+            explainAll || i === 0 ? [first, i] : [rest, i - 1];
+          return this.faceResult(img, face, result, j, card, size);
+        }),
+      ),
     );
   }
 

@@ -14,6 +14,7 @@ export interface Metrics {
   latency: Histogram<'method' | 'route' | 'status'>;
   inference: Histogram<'explain'>;
   batchSize: Histogram<string>;
+  stages: Histogram<'stage'>;
 }
 
 export interface MetricSources {
@@ -55,6 +56,15 @@ export function createMetrics(): Metrics {
       name: 'faceattr_inference_batch_faces',
       help: 'Faces per predict batch',
       buckets: [1, 2, 4, 8, 16, 32, 64],
+      registers: [registry],
+    }),
+    stages: new Histogram({
+      name: 'faceattr_pipeline_stage_seconds',
+      help: 'Wall time of each step of an analysis (decode, detect, crop, predict incl. queueing, render)',
+      labelNames: ['stage'],
+      buckets: [
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+      ],
       registers: [registry],
     }),
   };
