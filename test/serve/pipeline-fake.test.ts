@@ -25,6 +25,7 @@ let dataDir: string | null = null;
 async function serverWith(
   fakeOptions: FakeSidecarOptions = {},
   onStage?: StageObserver,
+  wholeImageMaxSide = 0,
 ) {
   const sidecar = new FakeSidecar(fakeOptions);
   const batcher = new PredictBatcher(
@@ -39,7 +40,12 @@ async function serverWith(
     (i, e) => batcher.predict(i, e),
     {
       limits: { maxBytes: 20 * 2 ** 20, maxPixels: 40_000_000, minSide: 32 },
-      detector: { maxSide: 640, minFaceFraction: 0.08, minScore: 0.5 },
+      detector: {
+        maxSide: 640,
+        minFaceFraction: 0.08,
+        minScore: 0.5,
+        wholeImageMaxSide,
+      },
       overlay: { alpha: 0.5, maxSide: OVERLAY_MAX_SIDE },
     },
     onStage,
@@ -150,7 +156,11 @@ describe('the face pipeline with the fake sidecar', () => {
     const { sidecar } = await serverWith({ delayMs: { predict: 300 } });
     const image = await solidPng('#907060', 120, 120);
     const pending = post(app as FastifyInstance, image);
-    await new Promise((r) => setTimeout(r, 100));
+    // Kill while the predict is at the sidecar (not at a fixed time: a busy
+    // machine may not have got that far yet).
+    while (!sidecar.calls.some((c) => c.op === 'predict')) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     sidecar.kill();
     const res = await pending;
     expect(res.statusCode).toBe(503);
@@ -203,6 +213,34 @@ describe('the face pipeline with the fake sidecar', () => {
     );
     await noFaces.analyze(image, { explain: [], explainFaces: 'all' });
     expect(seen.map(([s]) => s)).toEqual(['decode', 'detect']);
+  });
+
+  it('takes a small image without a detected face whole, as a face crop, unless it is blank or large', async () => {
+    await serverWith({ boxes: () => [] }, undefined, 256);
+    const server = app as FastifyInstance;
+    const textured = (w: number, h: number) =>
+      sharp({
+        create: {
+          width: w,
+          height: h,
+          channels: 3,
+          background: '#000',
+          noise: { type: 'gaussian', mean: 128, sigma: 40 },
+        },
+      })
+        .png()
+        .toBuffer();
+    const crop = (await post(server, await textured(89, 109))).json();
+    expect(crop.faces).toHaveLength(1);
+    expect(crop.faces[0]).toMatchObject({
+      box: [0, 10, 89, 89],
+      score: 0,
+      whole_image: true,
+    });
+    const blank = await post(server, await solidPng('#808080', 89, 109));
+    expect(blank.json().faces).toEqual([]);
+    const large = await post(server, await textured(300, 260));
+    expect(large.json().faces).toEqual([]);
   });
 
   it('answers 503 MODEL_UNAVAILABLE and /readyz 503 when no model is loaded', async () => {

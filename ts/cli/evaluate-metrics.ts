@@ -12,6 +12,8 @@ export interface Outcome {
   male: Label | null;
   smiling: Label | null;
   found: boolean;
+  /** The face was the whole image taken as a crop (none detected). */
+  wholeImage?: boolean;
   ms: number;
   error?: string;
   /** Probability of the positive class (male / smiling). */

@@ -72,6 +72,8 @@ try {
     tasks,
     n_images: outcomes.length,
     n_faces_found: outcomes.filter((o) => o.found).length,
+    // Of those, images analysed whole as a face crop (none detected).
+    n_whole_image: outcomes.filter((o) => o.wholeImage).length,
     n_errors: outcomes.filter((o) => o.error).length,
     ms_per_image: elapsed / Math.max(1, outcomes.length),
     ms_p50: latencies[Math.floor(latencies.length / 2)] ?? null,
@@ -106,6 +108,7 @@ async function analyzeOne(
     return {
       ...base,
       found: true,
+      wholeImage: face.wholeImage,
       ms,
       pMale: positive(face.gender.label, 'male', face.gender.probability),
       pSmiling: positive(face.smile.label, 'smiling', face.smile.probability),

@@ -48,6 +48,7 @@ export const DEFAULTS: ConfigData = {
     maxSide: 640,
     minFaceFraction: 0.08,
     minScore: 0.5,
+    wholeImageMaxSide: 256,
   },
   explain: { overlayAlpha: 0.5 },
   log: { level: 'info' },

@@ -83,6 +83,7 @@ const detectorSchema = z.strictObject({
   maxSide: z.int().min(64),
   minFaceFraction: z.number().gt(0).lt(1),
   minScore: fraction,
+  wholeImageMaxSide: nonNegInt,
 });
 
 /**

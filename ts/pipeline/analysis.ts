@@ -33,8 +33,10 @@ export interface PixelBox {
 
 export interface FaceAnalysis {
   box: PixelBox;
-  /** Detector confidence, 0..1. */
+  /** Detector confidence, 0..1 (0 for a whole-image face). */
   score: number;
+  /** No face was detected; the whole small image was analysed as a crop. */
+  wholeImage: boolean;
   gender: LabelResult;
   smile: LabelResult;
   explanations: Partial<Record<Task, Explanation>>;

@@ -21,7 +21,13 @@ import type { PredictFn } from './predict-batcher.ts';
 
 export interface PipelineSettings {
   limits: ImageLimits;
-  detector: { maxSide: number; minFaceFraction: number; minScore: number };
+  detector: {
+    maxSide: number;
+    minFaceFraction: number;
+    minScore: number;
+    /** Largest image taken whole as a face crop when none is detected (0: never). */
+    wholeImageMaxSide: number;
+  };
   overlay: { alpha: number; maxSide: number };
 }
 
@@ -43,7 +49,13 @@ export const DEFAULT_CROP_MARGIN = 0.25;
 /** The pipeline's settings from the app config. */
 export function pipelineSettings(config: {
   server: { maxUploadBytes: number; maxPixels: number; minSide: number };
-  detector: { maxSide: number; minFaceFraction: number; minScore: number };
+  detector: {
+    maxSide: number;
+    minFaceFraction: number;
+    minScore: number;
+    /** Largest image taken whole as a face crop when none is detected (0: never). */
+    wholeImageMaxSide: number;
+  };
   explain: { overlayAlpha: number };
 }): PipelineSettings {
   return {
@@ -137,10 +149,15 @@ export class FacePipeline implements Analyzer {
     );
     this.checkAborted(options.signal);
     const faces = await this.timed('detect', () =>
-      findFaces(img, this.sidecar, {
-        ...this.settings.detector,
-        margin: card.crop?.margin ?? DEFAULT_CROP_MARGIN,
-      }),
+      findFaces(
+        img,
+        this.sidecar,
+        {
+          ...this.settings.detector,
+          margin: card.crop?.margin ?? DEFAULT_CROP_MARGIN,
+        },
+        this.settings.detector.wholeImageMaxSide,
+      ),
     );
     this.checkAborted(options.signal);
     const results =
@@ -240,6 +257,7 @@ export class FacePipeline implements Analyzer {
     return {
       box: toUploadPixels(face.box, img),
       score: face.score,
+      wholeImage: face.wholeImage === true,
       gender: calibrate(result.logits.gender[j], 'gender', card),
       smile: calibrate(result.logits.smile[j], 'smile', card),
       explanations,

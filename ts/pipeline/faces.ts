@@ -36,13 +36,57 @@ export interface FoundFace {
   score: number;
   /** The square cropped for the model, in pixels of the decoded image. */
   square: Square;
+  /**
+   * True when no face was detected and the whole (small) image is taken as
+   * a face crop: see `findFaces`' `wholeImageMaxSide`.
+   */
+  wholeImage?: boolean;
 }
+
+/** Below this standard deviation of grey levels an image is flat: no face. */
+const FLAT_STDDEV = 6;
 
 /**
  * Finds faces on a downscaled copy of `img` and returns them largest first,
  * each with the square the model will see. An empty list means no face.
+ *
+ * With `wholeImageMaxSide` > 0, an image no larger than that on either side
+ * in which the detector finds nothing (and that is not flat) is taken as a
+ * face crop: one face, the centred square, score 0, `wholeImage: true`. The
+ * data sets' pre-cropped faces are framed so tightly that the detector
+ * misses some of them; training uses the same centred square for those.
  */
 export async function findFaces(
+  img: DecodedImage,
+  detector: FaceDetector,
+  opts: FaceOptions,
+  wholeImageMaxSide = 0,
+): Promise<FoundFace[]> {
+  const faces = await detectFaces(img, detector, opts);
+  const small =
+    Math.max(img.originalWidth, img.originalHeight) <= wholeImageMaxSide;
+  if (faces.length > 0 || !small || isFlat(img)) return faces;
+  const square = centreSquare(img.width, img.height);
+  const box = { x: square.x, y: square.y, w: square.size, h: square.size };
+  return [{ box, score: 0, square, wholeImage: true }];
+}
+
+/** True when the grey levels barely vary (a blank or single-colour image). */
+function isFlat(img: DecodedImage): boolean {
+  const { data } = img;
+  const n = data.length / 3;
+  let sum = 0;
+  let sumSq = 0;
+  for (let i = 0; i < data.length; i += 3) {
+    const grey = (data[i] * 299 + data[i + 1] * 587 + data[i + 2] * 114) / 1000;
+    sum += grey;
+    sumSq += grey * grey;
+  }
+  const mean = sum / n;
+  return Math.sqrt(Math.max(0, sumSq / n - mean * mean)) < FLAT_STDDEV;
+}
+
+async function detectFaces(
   img: DecodedImage,
   detector: FaceDetector,
   opts: FaceOptions,

@@ -79,6 +79,7 @@ export class StubAnalyzer implements Analyzer {
       faces.push({
         box: { x: i * 10, y: 0, w: 40 - i, h: 40 - i },
         score: 0.9,
+        wholeImage: false,
         gender,
         smile,
         explanations,

@@ -62,7 +62,11 @@ function percent(probability: number): number {
   return Math.round(probability * 10_000) / 100;
 }
 
-function describe(n: number): string {
+function describe(faces: FaceAnalysis[]): string {
+  if (faces.length === 1 && faces[0].wholeImage) {
+    return 'No face was detected; the whole image was analysed as a face crop.';
+  }
+  const n = faces.length;
   return n === 1 ? 'Found 1 face.' : `Found ${n} faces; showing the largest.`;
 }
 
@@ -100,7 +104,7 @@ export function faceHandler(deps: FaceHandlerDeps): GradioHandler {
     });
     const face = result.faces[0];
     if (!face) throw new AppError('NO_FACE');
-    ctx.log(describe(result.faces.length));
+    ctx.log(describe(result.faces));
     return [
       DISPLAY.gender[face.gender.label],
       percent(face.gender.probability),

@@ -46,6 +46,7 @@ function faceJson(f: FaceAnalysis) {
   return {
     box: [f.box.x, f.box.y, f.box.w, f.box.h].map(Math.round),
     score: round(f.score),
+    whole_image: f.wholeImage,
     gender: { label: f.gender.label, probability: round(f.gender.probability) },
     smile: { label: f.smile.label, probability: round(f.smile.probability) },
     explanations,

@@ -45,6 +45,12 @@ const face = {
       description: '[x, y, w, h] in pixels of the oriented image',
     },
     score: { type: 'number', minimum: 0, maximum: 1 },
+    whole_image: {
+      type: 'boolean',
+      description:
+        'No face was detected in this small image, so all of it was analysed ' +
+        'as a face crop (the centred square); score is 0',
+    },
     gender: label(['male', 'female']),
     smile: label(['smiling', 'not_smiling']),
     explanations: {
