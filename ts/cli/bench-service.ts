@@ -166,6 +166,23 @@ async function memory(url: string): Promise<Record<string, number | null>> {
   };
 }
 
+/** Mean wall time of each pipeline step so far, from the server's metrics. */
+async function stageMeans(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const stage of ['decode', 'detect', 'crop', 'predict', 'render']) {
+    const read = (suffix: string) => {
+      const m = new RegExp(
+        `^faceattr_pipeline_stage_seconds_${suffix}\\{stage="${stage}"\\} (\\S+)$`,
+        'm',
+      ).exec(text);
+      return m ? Number(m[1]) : NaN;
+    };
+    out[stage] = (1000 * read('sum')) / read('count');
+  }
+  return out;
+}
+
 const mib = (b: number | null) =>
   b === null ? 'n/a' : `${(b / 2 ** 20).toFixed(1)} MiB`;
 const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
@@ -223,6 +240,13 @@ async function main(): Promise<void> {
       }
     }
     printTable(rows);
+    const means = await stageMeans(url);
+    console.log(
+      '\nmean ms per pipeline step over all requests above: ' +
+        Object.entries(means)
+          .map(([stage, v]) => `${stage} ${ms(v)}`)
+          .join(', '),
+    );
 
     const before = await memory(url);
     const soak = await run(
