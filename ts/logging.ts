@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { destination, pino, type Logger, type LoggerOptions } from 'pino';
 import type { LogLevel } from './config/index.ts';
 
 export type { Logger } from 'pino';
@@ -9,6 +9,11 @@ export interface LoggerSettings {
   pretty?: boolean;
   /** Fields bound to every line, e.g. `{ component: 'train' }`. */
   base?: Record<string, unknown>;
+  /**
+   * Write to stderr instead of stdout: for commands whose stdout is their
+   * result (`evaluate` prints JSON there).
+   */
+  stderr?: boolean;
 }
 
 /**
@@ -21,13 +26,19 @@ export function createLogger(settings: LoggerSettings): Logger {
     level: settings.level,
     base: { pid: process.pid, ...settings.base },
   };
-  if (settings.pretty ?? defaultPretty()) {
+  const stream = settings.stderr ? process.stderr : process.stdout;
+  if (settings.pretty ?? defaultPretty(stream)) {
     options.transport = {
       target: 'pino-pretty',
-      options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' },
+      options: {
+        colorize: true,
+        translateTime: 'SYS:HH:MM:ss.l',
+        destination: settings.stderr ? 2 : 1,
+      },
     };
+    return pino(options);
   }
-  return pino(options);
+  return pino(options, settings.stderr ? destination(2) : undefined);
 }
 
 /** A logger that drops everything; for tests and library defaults. */
@@ -35,8 +46,8 @@ export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
 
-function defaultPretty(): boolean {
+function defaultPretty(stream: NodeJS.WriteStream): boolean {
   const inTest =
     process.env.VITEST !== undefined || process.env.NODE_ENV === 'test';
-  return Boolean(process.stdout.isTTY) && !inTest;
+  return Boolean(stream.isTTY) && !inTest;
 }

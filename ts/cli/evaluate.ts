@@ -40,6 +40,7 @@ const config = loadConfig({
 const log = createLogger({
   level: config.log.level,
   base: { component: 'evaluate' },
+  stderr: true, // stdout is the JSON result
 });
 let rows: LabelledImage[] = await readLabels(opts.labels);
 if (opts.limit) rows = rows.slice(0, opts.limit);
