@@ -113,6 +113,48 @@ describe('REST /api/v1/analyze transport (stub pipeline)', () => {
     expect(wrongField.json().error.code).toBe('MISSING_IMAGE');
   });
 
+  it('refuses a malformed multipart body with 400 BAD_REQUEST, on REST and Gradio upload', async () => {
+    const cut = multipart('image', png);
+    const cases = [
+      // No boundary in the content type.
+      { body: png, headers: { 'content-type': 'multipart/form-data' } },
+      // The closing boundary never comes.
+      { body: cut.body.subarray(0, 150), headers: cut.headers },
+    ];
+    for (const c of cases) {
+      const rest = await app.inject({
+        method: 'POST',
+        url: '/api/v1/analyze',
+        ...c,
+      });
+      expect(rest.statusCode, rest.body).toBe(400);
+      expect(rest.json().error.code).toBe('BAD_REQUEST');
+      expect(rest.json().error.message).toMatch(/multipart/i);
+      const upload = await app.inject({
+        method: 'POST',
+        url: '/gradio_api/upload',
+        ...c,
+      });
+      expect(upload.statusCode, upload.body).toBe(400);
+      expect(upload.body).toMatch(/multipart/i);
+    }
+  });
+
+  it('echoes a safe X-Request-Id and replaces any other', async () => {
+    const safe = await app.inject({
+      url: '/healthz',
+      headers: { 'x-request-id': 'client-42.a_b' },
+    });
+    expect(safe.headers['x-request-id']).toBe('client-42.a_b');
+    for (const bad of ['<script>alert(1)</script>', 'a b', 'x'.repeat(65)]) {
+      const res = await app.inject({
+        url: '/healthz',
+        headers: { 'x-request-id': bad },
+      });
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{16}$/);
+    }
+  });
+
   it('refuses a body over the byte limit with 413 UPLOAD_TOO_LARGE, raw or multipart', async () => {
     const big = Buffer.alloc(70 * 1024, 1);
     const raw = await app.inject({

@@ -75,7 +75,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       disableRequestLogging: true,
       requestIdLogLabel: 'reqId',
     }),
-    requestIdHeader: 'x-request-id',
+    // Not `requestIdHeader`: fastify would take that header as it is; the
+    // id is ours unless the given one is safe to echo and log.
+    requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given)

@@ -33,6 +33,20 @@ export function toAppError(err: unknown): AppError {
   return new AppError('INTERNAL', undefined, { cause: err });
 }
 
+/**
+ * For errors thrown while reading a multipart body: the parser's own errors
+ * (no boundary, a part cut short, a malformed header) are plain Errors, and
+ * they are the client's fault, so they become BAD_REQUEST; limits and
+ * everything else map as in `toAppError`.
+ */
+export function multipartError(err: unknown): AppError {
+  if (isAppError(err) || isFastifyError(err)) return toAppError(err);
+  const detail = err instanceof Error ? err.message : String(err);
+  return new AppError('BAD_REQUEST', `Malformed multipart body: ${detail}`, {
+    cause: err,
+  });
+}
+
 /** Installs the `{error: {code, message}}` handler on an encapsulation context. */
 export function installJsonErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err, req, reply) => {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from '../../errors.ts';
-import { toAppError } from '../http-errors.ts';
+import { multipartError, toAppError } from '../http-errors.ts';
 import { sniffImageType } from '../files/sniff.ts';
 import type { GradioPluginOptions } from './context.ts';
 import { API_PREFIX } from './documents.ts';
@@ -32,7 +32,7 @@ export async function fileRoutes(
         return saved;
       } catch (err: unknown) {
         // Gradio answers upload failures with a plain-text body.
-        const appErr = toAppError(err);
+        const appErr = multipartError(err);
         req.log.info({ code: appErr.code }, 'upload refused');
         return reply
           .code(appErr.status)

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.ts';
+import { multipartError } from '../http-errors.ts';
 import type {
   Analyzer,
   Explanation,
@@ -70,11 +71,15 @@ export function analysisJson(result: ImageAnalysis) {
 /** The image bytes: multipart field `image`, or the raw body. */
 async function imageBytes(req: FastifyRequest): Promise<Buffer> {
   if (req.isMultipart()) {
-    for await (const part of req.parts()) {
-      if (part.type !== 'file') continue;
-      // Other files must still be read, or the parser stalls.
-      const data = await part.toBuffer();
-      if (part.fieldname === 'image') return data;
+    try {
+      for await (const part of req.parts()) {
+        if (part.type !== 'file') continue;
+        // Other files must still be read, or the parser stalls.
+        const data = await part.toBuffer();
+        if (part.fieldname === 'image') return data;
+      }
+    } catch (err: unknown) {
+      throw multipartError(err);
     }
     throw new AppError('MISSING_IMAGE', 'No multipart field named "image"');
   }
