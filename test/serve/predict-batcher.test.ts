@@ -70,6 +70,21 @@ describe('PredictBatcher', () => {
     });
   });
 
+  it('with waitMs 0 sends at once when idle, and gathers calls while a batch runs', async () => {
+    const calls: { n: number; explain: Task[] }[] = [];
+    const batcher = new PredictBatcher(fakeRun(calls, 30), {
+      maxSize: 16,
+      waitMs: 0,
+    });
+    const first = batcher.predict(images(1, 1), []);
+    // Sent before any timer could fire: nothing waits for company.
+    expect(calls).toEqual([{ n: 1, explain: [] }]);
+    const later = [2, 3, 4].map((v) => batcher.predict(images(1, v), []));
+    const results = await Promise.all([first, ...later]);
+    expect(calls.map((c) => c.n)).toEqual([1, 3]);
+    expect(results.map((r) => r.logits.gender[0])).toEqual([1, 2, 3, 4]);
+  });
+
   it('never mixes calls that ask for different explanations', async () => {
     const calls: { n: number; explain: Task[] }[] = [];
     const batcher = new PredictBatcher(fakeRun(calls), {

@@ -33,7 +33,7 @@ export const DEFAULTS: ConfigData = {
     maxMessageBytes: 67_108_864,
     restartBackoffMs: { initial: 500, max: 10_000 },
     batchMaxSize: 16,
-    batchWaitMs: 3,
+    batchWaitMs: 0,
   },
   model: {
     checkpoint: 'models/default/model.pt',
