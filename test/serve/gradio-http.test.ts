@@ -34,6 +34,17 @@ describe('Gradio queue routes over HTTP', () => {
     );
   });
 
+  it('answers a second read of a /call result with an error, not an empty stream', async () => {
+    const res = await post('call/predict', {
+      data: [{ path: '/etc/passwd', meta: { _type: 'gradio.FileData' } }],
+    });
+    const { event_id: id } = (await res.json()) as { event_id: string };
+    const url = `${server.url}/gradio_api/call/predict/${id}`;
+    expect(await (await fetch(url)).text()).toContain('event: error');
+    const again = await (await fetch(url)).text();
+    expect(again).toContain('event: error\ndata: "Session not found."');
+  });
+
   it('answers 404 for an unknown api name and 422 for a malformed join', async () => {
     expect((await post('call/nope', { data: [] })).status).toBe(404);
     const bad = await post('queue/join', {

@@ -114,6 +114,16 @@ export class EventQueue {
     return this.sessions.has(sessionHash);
   }
 
+  /** True when the session has nothing left to say: all of it was read. */
+  drained(sessionHash: string): boolean {
+    const session = this.sessions.get(sessionHash);
+    return (
+      session !== undefined &&
+      session.pending.size === 0 &&
+      session.buffer.length === 0
+    );
+  }
+
   /**
    * Connects a stream to a session: flushes what was buffered, then closes
    * at once if nothing is pending. Returns false for an unknown session.

@@ -173,7 +173,12 @@ export async function queueRoutes(
           s.write(messages.map(callFrame).filter(Boolean).join('')),
         end: () => s.end(),
       };
-      if (!EVENT_ID.test(eventId) || !queue.attach(eventId, sink)) {
+      // A result already read is gone, as an unknown id would be.
+      if (
+        !EVENT_ID.test(eventId) ||
+        queue.drained(eventId) ||
+        !queue.attach(eventId, sink)
+      ) {
         s.write(eventFrame('error', 'Session not found.'));
         s.end();
       }
