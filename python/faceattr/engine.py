@@ -227,10 +227,8 @@ class Engine:
         opt.only(options, ("lr", "measure_conflict", "seed"))
         lr = opt.number(options, "lr", None, low=0.0) if options.get("lr") is not None else None
         measure = opt.boolean(options, "measure_conflict", False)
-        seed = options.get("seed")
+        seed = opt.seed(options)
         if seed is not None:
-            if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-                raise ProtocolError(BAD_OPTIONS, f"seed must be an integer >= 0; got {seed!r}")
             # Dropout draws from torch's generator: seeding each step makes a
             # resumed run repeat an uninterrupted one.
             torch.manual_seed(seed)
@@ -364,10 +362,8 @@ class Engine:
         except (TypeError, ValueError) as err:
             raise ProtocolError(BAD_OPTIONS, str(err)) from None
         pretrained = opt.path(options, "pretrained", self._config.model.pretrained)
-        seed = options.get("seed")
+        seed = opt.seed(options)
         if seed is not None:
-            if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-                raise ProtocolError(BAD_OPTIONS, f"seed must be an integer >= 0; got {seed!r}")
             # The same seed gives the same initial weights, whatever ran before.
             torch.manual_seed(seed)
         model = FaceAttributeNet(arch)

@@ -46,6 +46,16 @@ def number(
     return float(value)
 
 
+def seed(options: Mapping[str, Any], key: str = "seed") -> int | None:
+    """An optional torch seed: an integer in ``[0, 2**63)``, or None when absent."""
+    value = options.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise ProtocolError(BAD_OPTIONS, f"{key} must be an integer >= 0; got {value!r}")
+    return value
+
+
 def path(options: Mapping[str, Any], key: str, default: Any = _REQUIRED) -> str | None:
     value = _get(options, key, default)
     # An optional path may be null: explicitly ("no file") or by default.

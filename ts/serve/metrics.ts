@@ -60,7 +60,9 @@ export function createMetrics(): Metrics {
     }),
     stages: new Histogram({
       name: 'faceattr_pipeline_stage_seconds',
-      help: 'Wall time of each step of an analysis (decode, detect, crop, predict incl. queueing, render)',
+      help:
+        'Wall time of each step of an analysis ' +
+        '(decode, detect, crop, predict incl. queueing, render)',
       labelNames: ['stage'],
       buckets: [
         0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
