@@ -262,7 +262,8 @@ async function main(): Promise<void> {
     );
     const after = await memory(url);
     console.log(
-      `\nmemory over ${soak.n} requests (${soak.errors} errors, ${soak.perSecond.toFixed(2)} req/s):`,
+      `\nmemory over ${soak.n} requests ` +
+        `(${soak.errors} errors, ${soak.perSecond.toFixed(2)} req/s):`,
     );
     console.log(`  server RSS  ${mib(before.server)} → ${mib(after.server)}`);
     console.log(`  sidecar RSS ${mib(before.sidecar)} → ${mib(after.sidecar)}`);

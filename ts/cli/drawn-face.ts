@@ -22,7 +22,10 @@ export async function drawnFace(opts: DrawnFaceOptions = {}): Promise<Buffer> {
     opts.smiling === false
       ? '<rect x="76" y="172" width="48" height="6" rx="3" fill="#8a3030"/>'
       : '<path d="M72 170 Q100 192 128 170 Q100 180 72 170 Z" fill="#8a3030"/>';
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 200 240">
+  const open =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" ` +
+    `height="${height}" viewBox="0 0 200 240">`;
+  const svg = `${open}
   <defs><radialGradient id="skin" cx="50%" cy="45%" r="60%">
     <stop offset="0%" stop-color="${light}"/><stop offset="100%" stop-color="${dark}"/>
   </radialGradient></defs>
