@@ -3,7 +3,8 @@
 TypeScript passes it as ``--config-json``::
 
     {"threads": 0, "device": "auto", "max_message_bytes": 67108864, "optimize_inference": true,
-     "detector": {"kind": "haar", "haar_cascade": "...xml", "res10_dir": null},
+     "detector": {"kind": "haar", "haar_cascade": "...xml", "scale_factor": 1.15,
+                  "res10_dir": null},
      "model": {"checkpoint": "models/default/model.pt", "pretrained": null}}
 
 Missing keys take the defaults below; unknown keys are reported (and ignored) so that a newer
@@ -19,6 +20,8 @@ from typing import Any, Mapping
 DEVICES = ("auto", "cpu", "cuda")
 DETECTOR_KINDS = ("haar", "res10")
 DEFAULT_HAAR_CASCADE = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml"
+DEFAULT_SCALE_FACTOR = 1.1
+MAX_SCALE_FACTOR = 2.0
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 # Below this a single 96 px image batch plus header would not fit; smaller is a typo.
 MIN_MESSAGE_BYTES = 64 * 1024
@@ -39,6 +42,8 @@ class DetectorConfig:
     kind: str = "haar"
     haar_cascade: str = DEFAULT_HAAR_CASCADE
     res10_dir: str | None = None
+    # Step between the Haar cascade's search scales: larger is faster, coarser.
+    scale_factor: float = DEFAULT_SCALE_FACTOR
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,8 @@ def _parse_detector(raw: Any, errors: list[str], unknown: list[str]) -> Detector
     if not isinstance(raw, Mapping):
         errors.append(f"detector must be an object; got {raw!r}")
         return DetectorConfig()
-    unknown += [f"detector.{k}" for k in raw if k not in ("kind", "haar_cascade", "res10_dir")]
+    known = ("kind", "haar_cascade", "res10_dir", "scale_factor")
+    unknown += [f"detector.{k}" for k in raw if k not in known]
     kind = raw.get("kind", "haar")
     if kind not in DETECTOR_KINDS:
         errors.append(f"detector.kind must be one of {list(DETECTOR_KINDS)}; got {kind!r}")
@@ -119,7 +125,16 @@ def _parse_detector(raw: Any, errors: list[str], unknown: list[str]) -> Detector
         errors.append(f"detector.res10_dir must be a path or null; got {res10_dir!r}")
     if kind == "res10" and res10_dir is None:
         errors.append("detector.kind is 'res10' but detector.res10_dir is null")
-    return DetectorConfig(kind, cascade, res10_dir)
+    scale = raw.get("scale_factor", DEFAULT_SCALE_FACTOR)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+        scale = None
+    if scale is None or not 1.0 < scale <= MAX_SCALE_FACTOR:
+        errors.append(
+            f"detector.scale_factor must be a number in (1, {MAX_SCALE_FACTOR}]; "
+            f"got {raw.get('scale_factor')!r}"
+        )
+        scale = DEFAULT_SCALE_FACTOR
+    return DetectorConfig(kind, cascade, res10_dir, float(scale))
 
 
 def _parse_model(raw: Any, errors: list[str], unknown: list[str]) -> ModelConfig:

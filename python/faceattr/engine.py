@@ -193,7 +193,8 @@ class Engine:
         opt.only(options, ("explain",))
         explain = _task_list(options.get("explain", []))
         x = loaded.prepare(self._images(tensors, loaded, ("images",)))
-        loaded.model.eval()  # serving is always in eval mode, whatever training did before
+        # Serving is always in eval mode, whatever training did before.
+        loaded.model.set_eval_mode()
         if not explain:
             with torch.no_grad():
                 logits = loaded.serving_forward(x)
@@ -315,6 +316,8 @@ class Engine:
         compiled = loaded.compiled if loaded is not None else False
         return {
             "rss_bytes": rss_bytes(),
+            # User + system time of every thread of this process since it started.
+            "cpu_seconds": time.process_time(),
             "hooks": hooks,
             "served": self._served,
             "compiled": compiled,

@@ -100,6 +100,13 @@ class FaceAttributeNet(nn.Module):
         features = self.trunk(x)
         return {task: self.heads[task](self.adapters[task](features)) for task in TASKS}
 
+    def set_eval_mode(self) -> None:
+        """Eval mode. A no-op when already in it: ``eval()`` visits all ~240 modules, about
+        3 ms on two cores, a third of a serving forward pass. Modes only change through
+        :meth:`set_train_mode` and ``eval()``, which both set the top-level flag."""
+        if self.training:
+            self.eval()
+
     def set_train_mode(self, freeze_trunk: bool) -> None:
         """Train mode, except a frozen trunk keeps its BatchNorm statistics (eval mode)."""
         self.train()

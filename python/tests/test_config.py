@@ -56,3 +56,11 @@ def test_optimize_inference_defaults_to_true_and_must_be_a_boolean():
     assert parse_config({"optimize_inference": False}).optimize_inference is False
     with pytest.raises(ValueError, match="optimize_inference must be true or false; got 'no'"):
         parse_config({"optimize_inference": "no"})
+
+
+def test_scale_factor_defaults_to_1_1_and_must_lie_in_1_to_2():
+    assert parse_config({}).detector.scale_factor == 1.1
+    assert parse_config({"detector": {"scale_factor": 1.2}}).detector.scale_factor == 1.2
+    for bad in (1.0, 0.9, 2.5, "1.2", True, None):
+        with pytest.raises(ValueError, match="scale_factor must be a number in"):
+            parse_config({"detector": {"scale_factor": bad}})

@@ -169,3 +169,39 @@ def test_a_tight_crop_falls_back_to_the_loose_pass_for_big_faces_only():
     # The loose pass only accepts faces of at least 30 % of the shorter side.
     assert stub.loose_min_sizes == [24]
     assert detect_faces(stub, image, pad_retry=False).boxes == []
+
+
+def test_the_padded_retry_looks_only_for_faces_a_tight_crop_can_hold():
+    # Nothing found anywhere: the first pass asks for 8 % of the short side,
+    # the padded retry for a quarter of it (smaller faces were the first
+    # pass's to find).
+    fake = FakeDetector([], min_width=10_000)
+    detect_faces(fake, np.zeros((200, 300, 3), np.uint8), min_size_frac=0.08)
+    assert [size for _, size in fake.calls] == [16, 50]
+    assert fake.calls[1][0] == (360, 540, 3)
+    # A larger first-pass minimum wins over the quarter.
+    fake = FakeDetector([], min_width=10_000)
+    detect_faces(fake, np.zeros((200, 300, 3), np.uint8), min_size_frac=0.5)
+    assert [size for _, size in fake.calls] == [100, 100]
+
+
+def test_haar_scale_factor_is_checked_and_reported():
+    with pytest.raises(ValueError, match="scale_factor"):
+        HaarDetector(HAAR_CASCADE, scale_factor=1.0)
+    if __import__("os").path.isfile(HAAR_CASCADE):
+        config = DetectorConfig(haar_cascade=HAAR_CASCADE, scale_factor=1.25)
+        assert build_detector(config).describe()["scale_factor"] == 1.25
+
+
+@needs_cascade
+@needs_faces
+def test_haar_with_a_coarser_scale_step_still_finds_a_large_placed_face():
+    # Coarser steps give fewer overlapping hits: this aligned crop pasted on
+    # grey is found at 1.1 when twice its size, at 1.15 and 1.2 only when
+    # three times its size (the README's detector trade-off).
+    canvas = np.full((480, 640, 3), 90, np.uint8)
+    canvas[100:427, 250:517] = cv2.resize(celeba_face(), (267, 327))
+    found = detect_faces(HaarDetector(HAAR_CASCADE, scale_factor=1.2), canvas)
+    assert found.boxes and not found.padded
+    box = found.boxes[0]
+    assert 250 <= box.x + box.w / 2 <= 517 and 100 <= box.y + box.h / 2 <= 427

@@ -237,6 +237,7 @@ def test_stats_reports_memory_hooks_and_served_requests(served):
     first, _ = served.handle("stats", {}, {})
     second, _ = served.handle("stats", {}, {})
     assert first["rss_bytes"] > 0 and second["served"] == first["served"] + 1
+    assert second["cpu_seconds"] > first["cpu_seconds"] > 0
 
 
 @pytest.mark.skipif(not os.path.isfile(HAAR_CASCADE), reason=f"opencv-data absent: {HAAR_CASCADE}")

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { cropSquare } from '../../ts/images/crop.ts';
 import type { DecodedImage } from '../../ts/images/decode.ts';
 import { faceSquare } from '../../ts/images/geometry.ts';
-import { renderOverlay } from '../../ts/images/overlay.ts';
+import { jet, renderOverlay, sampleBilinear } from '../../ts/images/overlay.ts';
 
 /** A w×h image whose red channel is x and green channel is y. */
 function ramp(w: number, h: number): DecodedImage {
@@ -94,5 +94,71 @@ describe('renderOverlay', () => {
     expect(at(75, 55)[2]).toBeGreaterThan(100);
     // Outside the square: the image is untouched (red = x, green = y).
     expect(at(10, 10)).toEqual([10, 10, 0]);
+  });
+
+  it('colours every pixel as the per-pixel inverse map says', async () => {
+    const img = ramp(90, 70);
+    const size = 12;
+    let seed = 3;
+    const cam = Float32Array.from({ length: size * size }, () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    });
+    const alpha = 0.5;
+    // Squares inside, across the top-left corner and across the right edge.
+    for (const square of [
+      { x: 20, y: 10, size: 37 },
+      { x: -15, y: -9, size: 50 },
+      { x: 61, y: 30, size: 45 },
+    ]) {
+      const png = await renderOverlay(img, square, cam, size, {
+        alpha,
+        maxSide: 1000,
+      });
+      const { data } = await sharp(png)
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      const rgb: [number, number, number] = [0, 0, 0];
+      let mismatches = 0;
+      for (let y = 0; y < 70; y++) {
+        for (let x = 0; x < 90; x++) {
+          const i = (y * 90 + x) * 3;
+          const inside =
+            x >= Math.max(0, square.x) &&
+            x < square.x + square.size &&
+            y >= Math.max(0, square.y) &&
+            y < square.y + square.size;
+          const base = [img.data[i], img.data[i + 1], img.data[i + 2]];
+          let want = base;
+          if (inside) {
+            const scale = size / square.size;
+            const u = (x + 0.5 - square.x) * scale - 0.5;
+            const v = (y + 0.5 - square.y) * scale - 0.5;
+            jet(Math.round(sampleBilinear(cam, size, u, v) * 255) / 255, rgb);
+            want = base.map((b, c) =>
+              Math.floor(b * (1 - alpha) + rgb[c] * alpha),
+            );
+          }
+          for (let c = 0; c < 3; c++) {
+            if (Math.abs(data[i + c] - want[c]) > 1) mismatches += 1;
+          }
+        }
+      }
+      expect(mismatches).toBe(0);
+    }
+  });
+
+  it('shrinks a large image once and gives the same overlay each time', async () => {
+    const img = ramp(200, 120);
+    const cam = new Float32Array(16).fill(0.5);
+    const square = { x: 50, y: 10, size: 100 };
+    const opts = { alpha: 0.5, maxSide: 100 };
+    const [a, b] = await Promise.all([
+      renderOverlay(img, square, cam, 4, opts),
+      renderOverlay(img, square, cam, 4, opts),
+    ]);
+    expect(a.equals(b)).toBe(true);
+    const info = await sharp(a).metadata();
+    expect([info.width, info.height]).toEqual([100, 60]);
   });
 });

@@ -123,6 +123,9 @@ describe(`REST /api/v1/analyze: real inputs, real sidecar, ${FACE_SOURCE}`, () =
         ),
       );
     }
+    // The real sidecar's CPU time, for the benchmark's CPU per request.
+    const cpu = /^faceattr_sidecar_cpu_seconds_total (\S+)$/m.exec(text);
+    expect(Number(cpu?.[1])).toBeGreaterThan(0);
   });
 
   it('auto-orients EXIF orientations 6 and 8, answering in display orientation', async () => {

@@ -16,6 +16,7 @@ const program = new Command('bench-service')
   )
   .option('--url <url>', 'bench a running server instead of starting one')
   .option('--random-model', 'when starting a server: allow an untrained model')
+  .option('--config <file>', 'when starting a server: its config file')
   .option('--image <file>', 'image to send (default: a drawn face, 320×384)')
   .option(
     '--requests <n>',
@@ -29,6 +30,7 @@ const program = new Command('bench-service')
 const opts = program.opts<{
   url?: string;
   randomModel?: boolean;
+  config?: string;
   image?: string;
   requests: number;
   soak: number;
@@ -46,6 +48,8 @@ interface Figures {
   p50: number;
   p95: number;
   perSecond: number;
+  /** CPU ms per completed request: server, sidecar(s), this benchmark client. */
+  cpu: { server: number; sidecar: number; client: number };
 }
 
 function percentile(sorted: number[], q: number): number {
@@ -78,6 +82,7 @@ async function startServer(): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const args = ['--import', 'tsx', 'ts/cli/serve.ts', '--port', String(port)];
   if (opts.randomModel) args.push('--random-model');
+  if (opts.config) args.push('--config', path.resolve(opts.config));
   const child = spawn(process.execPath, args, {
     cwd: repoRoot(),
     env: { ...process.env, FACEATTR_LOG_LEVEL: 'warn' },
@@ -90,6 +95,7 @@ async function startServer(): Promise<{ url: string; child: ChildProcess }> {
 
 /** Runs `n` calls over `concurrency` workers; latencies in ms. */
 async function run(
+  url: string,
   target: string,
   worker: Worker,
   concurrency: number,
@@ -99,6 +105,8 @@ async function run(
   const latencies: number[] = [];
   let next = 0;
   let errors = 0;
+  const cpuBefore = await cpuSeconds(url);
+  const clientBefore = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     calls.map(async (call) => {
@@ -115,6 +123,9 @@ async function run(
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const client = process.cpuUsage(clientBefore);
+  const cpuAfter = await cpuSeconds(url);
+  const perRequest = (s: number) => (1000 * s) / Math.max(1, latencies.length);
   latencies.sort((a, b) => a - b);
   return {
     target,
@@ -124,6 +135,26 @@ async function run(
     p50: percentile(latencies, 0.5),
     p95: percentile(latencies, 0.95),
     perSecond: latencies.length / seconds,
+    cpu: {
+      server: perRequest(cpuAfter.server - cpuBefore.server),
+      sidecar: perRequest(cpuAfter.sidecar - cpuBefore.sidecar),
+      client: perRequest((client.user + client.system) / 1e6),
+    },
+  };
+}
+
+/** CPU seconds used so far by the server and its model process(es). */
+async function cpuSeconds(
+  url: string,
+): Promise<{ server: number; sidecar: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const read = (name: string) => {
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : NaN;
+  };
+  return {
+    server: read('faceattr_process_cpu_seconds_total'),
+    sidecar: read('faceattr_sidecar_cpu_seconds_total'),
   };
 }
 
@@ -189,13 +220,17 @@ const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
 
 function printTable(rows: Figures[]): void {
   console.log(
-    '\ntarget                    conc      n  err   p50 ms   p95 ms    req/s',
+    '\ntarget                    conc      n  err   p50 ms   p95 ms    req/s' +
+      '   CPU ms/req: server sidecar client',
   );
   for (const r of rows) {
     console.log(
       `${r.target.padEnd(24)} ${String(r.concurrency).padStart(5)} ` +
         `${String(r.n).padStart(6)} ${String(r.errors).padStart(4)} ` +
-        `${ms(r.p50).padStart(8)} ${ms(r.p95).padStart(8)} ${r.perSecond.toFixed(2).padStart(8)}`,
+        `${ms(r.p50).padStart(8)} ${ms(r.p95).padStart(8)} ` +
+        `${r.perSecond.toFixed(2).padStart(8)} ${' '.repeat(12)}` +
+        `${ms(r.cpu.server).padStart(6)} ${ms(r.cpu.sidecar).padStart(7)} ` +
+        `${ms(r.cpu.client).padStart(6)}`,
     );
   }
   const targets = [...new Set(rows.map((r) => r.target))];
@@ -228,11 +263,17 @@ async function main(): Promise<void> {
       ['rest explain=both', restWorker(url, image, 'both')],
       ['gradio /predict', gradioWorker(url, image, clients)],
     ];
-    await run('warm-up', restWorker(url, image, 'both'), 2, 8);
+    await run(url, 'warm-up', restWorker(url, image, 'both'), 2, 8);
     const rows: Figures[] = [];
     for (const [name, worker] of targets) {
       for (const c of concurrencies) {
-        const row = await run(name, worker, c, Math.max(opts.requests, 4 * c));
+        const row = await run(
+          url,
+          name,
+          worker,
+          c,
+          Math.max(opts.requests, 4 * c),
+        );
         rows.push(row);
         console.log(
           `${name} c=${c}: p50 ${ms(row.p50)} ms, ${row.perSecond.toFixed(2)} req/s`,
@@ -250,6 +291,7 @@ async function main(): Promise<void> {
 
     const before = await memory(url);
     const soak = await run(
+      url,
       'soak (rest, explain alternating)',
       async () => {
         let i = 0;

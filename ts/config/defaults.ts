@@ -45,6 +45,7 @@ export const DEFAULTS: ConfigData = {
     haarCascade:
       '/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml',
     res10Dir: null,
+    scaleFactor: 1.1,
     maxSide: 640,
     minFaceFraction: 0.08,
     minScore: 0.5,

@@ -80,6 +80,7 @@ const detectorSchema = z.strictObject({
   kind: z.enum(DETECTOR_KINDS),
   haarCascade: path,
   res10Dir: path.nullable(),
+  scaleFactor: z.number().gt(1).max(2),
   maxSide: z.int().min(64),
   minFaceFraction: z.number().gt(0).lt(1),
   minScore: fraction,

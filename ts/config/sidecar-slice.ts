@@ -14,6 +14,8 @@ export interface SidecarSlice {
     kind: 'haar' | 'res10';
     haar_cascade: string;
     res10_dir: string | null;
+    /** Step between the Haar cascade's search scales. */
+    scale_factor: number;
   };
   /** Absolute paths, or null when not configured or not on disk. */
   model: { checkpoint: string | null; pretrained: string | null };
@@ -35,6 +37,7 @@ export function sidecarSlice(config: Config): SidecarSlice {
       kind: detector.kind,
       haar_cascade: detector.haarCascade,
       res10_dir: detector.res10Dir,
+      scale_factor: detector.scaleFactor,
     },
     model: {
       checkpoint: existingOrNull(model.checkpoint),

@@ -21,27 +21,59 @@ export async function cropSquare(
   if (right <= left || bottom <= top) {
     throw new RangeError(`Square ${JSON.stringify(square)} misses the image`);
   }
-  const raw = { width: img.width, height: img.height, channels: 3 as const };
-  // sharp resizes before it extends, whatever the call order: pad first in
-  // one pipeline, then resize the padded square in a second one.
-  const padded = await sharp(img.data, { raw })
-    .extract({ left, top, width: right - left, height: bottom - top })
-    .extend({
-      left: left - square.x,
-      top: top - square.y,
-      right: square.x + square.size - right,
-      bottom: square.y + square.size - bottom,
-      extendWith: 'copy',
-    })
-    .raw()
-    .toBuffer();
-  if (square.size === outSize) return padded;
-  return sharp(padded, {
-    raw: { width: square.size, height: square.size, channels: 3 },
-  })
-    .resize(outSize, outSize, { fit: 'fill' })
-    .raw()
-    .toBuffer();
+  const inside =
+    left === square.x &&
+    top === square.y &&
+    right === square.x + square.size &&
+    bottom === square.y + square.size;
+  // One sharp pipeline: cut (and, past the border, pad in memory), then
+  // resize. Same pixels as extracting, extending and resizing in steps.
+  const source = inside
+    ? sharp(img.data, { raw: rawOf(img) }).extract({
+        left,
+        top,
+        width: square.size,
+        height: square.size,
+      })
+    : sharp(padSquare(img, square), {
+        raw: { width: square.size, height: square.size, channels: 3 },
+      });
+  if (square.size === outSize) return source.raw().toBuffer();
+  return source.resize(outSize, outSize, { fit: 'fill' }).raw().toBuffer();
+}
+
+function rawOf(img: DecodedImage): {
+  width: number;
+  height: number;
+  channels: 3;
+} {
+  return { width: img.width, height: img.height, channels: 3 };
+}
+
+/**
+ * `square` cut from `img`, the parts outside the image repeating the nearest
+ * edge pixel (so a face near a border keeps its framing).
+ */
+function padSquare(img: DecodedImage, square: Square): Buffer {
+  const { size } = square;
+  const out = Buffer.allocUnsafe(size * size * 3);
+  const columns = new Int32Array(size);
+  for (let i = 0; i < size; i++) {
+    columns[i] = Math.min(img.width - 1, Math.max(0, square.x + i)) * 3;
+  }
+  const src = img.data;
+  for (let r = 0; r < size; r++) {
+    const y = Math.min(img.height - 1, Math.max(0, square.y + r));
+    const row = y * img.width * 3;
+    let o = r * size * 3;
+    for (let i = 0; i < size; i++, o += 3) {
+      const p = row + columns[i];
+      out[o] = src[p];
+      out[o + 1] = src[p + 1];
+      out[o + 2] = src[p + 2];
+    }
+  }
+  return out;
 }
 
 /**

@@ -27,7 +27,7 @@ export async function renderOverlay(
   opts: OverlayOptions,
 ): Promise<Buffer> {
   const k = Math.min(1, opts.maxSide / Math.max(img.width, img.height));
-  const base = await resizeRgb(img, k);
+  const base = await displayCopy(img, k);
   const { width, height } = base;
   const out = Buffer.from(base.data);
   const scale = camSize / square.size;
@@ -35,17 +35,29 @@ export async function renderOverlay(
   const y0 = Math.max(0, Math.floor(square.y * k));
   const x1 = Math.min(width, Math.ceil((square.x + square.size) * k));
   const y1 = Math.min(height, Math.ceil((square.y + square.size) * k));
-  const keep = 1 - opts.alpha;
+  // The inverse map is separable: a column's horizontal sample position
+  // does not depend on the row, so it is worked out once per column.
+  const cols = samplePositions(x0, x1, k, square.x, scale, camSize);
+  const rows = samplePositions(y0, y1, k, square.y, scale, camSize);
+  const blend = blendTable(opts.alpha);
   for (let y = y0; y < y1; y++) {
-    const v = ((y + 0.5) / k - square.y) * scale - 0.5;
+    const r = y - y0;
+    const top = rows.lo[r] * camSize;
+    const bottom = rows.hi[r] * camSize;
+    const fv = rows.frac[r];
     for (let x = x0; x < x1; x++) {
-      const u = ((x + 0.5) / k - square.x) * scale - 0.5;
-      const t = sampleBilinear(cam, camSize, u, v);
-      const c = Math.round(Math.min(1, Math.max(0, t)) * 255) * 3;
+      const c = x - x0;
+      const u0 = cols.lo[c];
+      const u1 = cols.hi[c];
+      const fu = cols.frac[c];
+      const upper = cam[top + u0] * (1 - fu) + cam[top + u1] * fu;
+      const lower = cam[bottom + u0] * (1 - fu) + cam[bottom + u1] * fu;
+      const t = upper * (1 - fv) + lower * fv;
+      const level = Math.round(Math.min(1, Math.max(0, t)) * 255);
       const i = (y * width + x) * 3;
-      out[i] = out[i] * keep + JET_LUT[c] * opts.alpha;
-      out[i + 1] = out[i + 1] * keep + JET_LUT[c + 1] * opts.alpha;
-      out[i + 2] = out[i + 2] * keep + JET_LUT[c + 2] * opts.alpha;
+      out[i] = blend[(level << 8) | out[i]];
+      out[i + 1] = blend[65536 | (level << 8) | out[i + 1]];
+      out[i + 2] = blend[131072 | (level << 8) | out[i + 2]];
     }
   }
   // Level 1: about a third of level 4's encoding time for a slightly larger
@@ -55,11 +67,59 @@ export async function renderOverlay(
     .toBuffer();
 }
 
-async function resizeRgb(
-  img: DecodedImage,
+/**
+ * For output pixels `from..to-1` along one axis: the two map cells each
+ * samples and the weight of the second, exactly as {@link sampleBilinear}
+ * would clamp and split them.
+ */
+function samplePositions(
+  from: number,
+  to: number,
   k: number,
-): Promise<{ data: Buffer; width: number; height: number }> {
-  if (k >= 1) return img;
+  origin: number,
+  scale: number,
+  size: number,
+): { lo: Int32Array; hi: Int32Array; frac: Float64Array } {
+  const n = Math.max(0, to - from);
+  const lo = new Int32Array(n);
+  const hi = new Int32Array(n);
+  const frac = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const p = ((from + i + 0.5) / k - origin) * scale - 0.5;
+    const clamped = Math.min(size - 1, Math.max(0, p));
+    lo[i] = Math.floor(clamped);
+    hi[i] = Math.min(size - 1, lo[i] + 1);
+    frac[i] = clamped - lo[i];
+  }
+  return { lo, hi, frac };
+}
+
+type Rgb = { data: Uint8Array; width: number; height: number };
+
+/**
+ * The image at display scale `k`. Shrinking a large image is the costly
+ * part of an overlay, and every face and task of one image shares it.
+ */
+const displayCopies = new WeakMap<DecodedImage, Map<number, Promise<Rgb>>>();
+
+function displayCopy(img: DecodedImage, k: number): Promise<Rgb> {
+  if (k >= 1) return Promise.resolve(img);
+  let byScale = displayCopies.get(img);
+  if (!byScale) {
+    byScale = new Map();
+    displayCopies.set(img, byScale);
+  }
+  let copy = byScale.get(k);
+  if (!copy) {
+    copy = resizeRgb(img, k);
+    byScale.set(k, copy);
+    // A failed resize is not kept: the next overlay tries again.
+    copy.catch(() => byScale.delete(k));
+  }
+  return copy;
+}
+
+async function resizeRgb(img: DecodedImage, k: number): Promise<Rgb> {
   const { data, info } = await sharp(img.data, {
     raw: { width: img.width, height: img.height, channels: 3 },
   })
@@ -87,6 +147,32 @@ export function sampleBilinear(
   const top = map[v0 * size + u0] * (1 - fu) + map[v0 * size + u1] * fu;
   const bottom = map[v1 * size + u0] * (1 - fu) + map[v1 * size + u1] * fu;
   return top * (1 - fv) + bottom * fv;
+}
+
+/**
+ * For one opacity: channel c of the pixel `base` under heat `level` is at
+ * `(c << 16) | (level << 8) | base`. Three 64 KiB tables, built once per
+ * opacity, turn each pixel's blend into three lookups.
+ */
+const blendTables = new Map<number, Uint8Array>();
+
+function blendTable(alpha: number): Uint8Array {
+  let table = blendTables.get(alpha);
+  if (table) return table;
+  table = new Uint8Array(3 << 16);
+  const keep = 1 - alpha;
+  for (let c = 0; c < 3; c++) {
+    for (let level = 0; level < 256; level++) {
+      const heat = JET_LUT[level * 3 + c] * alpha;
+      const row = (c << 16) | (level << 8);
+      // Stored as a Uint8Array store does: truncated toward zero.
+      for (let base = 0; base < 256; base++)
+        table[row | base] = base * keep + heat;
+    }
+  }
+  if (blendTables.size >= 8) blendTables.clear(); // a handful of opacities at most
+  blendTables.set(alpha, table);
+  return table;
 }
 
 /** {@link jet} at 256 levels, RGB interleaved: one lookup per pixel. */

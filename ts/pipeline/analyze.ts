@@ -232,28 +232,36 @@ export class FacePipeline implements Analyzer {
     card: ModelCard,
     size: number,
   ): Promise<FaceAnalysis> {
-    const explanations: FaceAnalysis['explanations'] = {};
-    for (const [task, explained] of Object.entries(result.explained) as [
+    const tasks = Object.entries(result.explained) as [
       Task,
       NonNullable<PredictResult['explained'][Task]>,
-    ][]) {
-      const cams = result.cams[task];
-      if (!cams) continue;
-      const cam = cams.subarray(j * size * size, (j + 1) * size * size);
-      const png = await renderOverlay(
-        img,
-        face.square,
-        cam,
-        size,
-        this.settings.overlay,
-      );
-      const [negative, positive] = card.labels[task];
-      explanations[task] = {
-        explainedLabel: explained.positive[j] ? positive : negative,
-        png,
-        flat: explained.flat[j],
-      };
-    }
+    ][];
+    // Each task's overlay is encoded on its own libuv thread; the entries
+    // keep the tasks' order whichever finishes first.
+    const rendered = await Promise.all(
+      tasks.map(async ([task, explained]) => {
+        const cams = result.cams[task];
+        if (!cams) return null;
+        const cam = cams.subarray(j * size * size, (j + 1) * size * size);
+        const png = await renderOverlay(
+          img,
+          face.square,
+          cam,
+          size,
+          this.settings.overlay,
+        );
+        const [negative, positive] = card.labels[task];
+        const explanation = {
+          explainedLabel: explained.positive[j] ? positive : negative,
+          png,
+          flat: explained.flat[j],
+        };
+        return [task, explanation] as const;
+      }),
+    );
+    const explanations: FaceAnalysis['explanations'] = Object.fromEntries(
+      rendered.filter((entry) => entry !== null),
+    );
     return {
       box: toUploadPixels(face.box, img),
       score: face.score,

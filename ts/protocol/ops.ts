@@ -139,6 +139,8 @@ export interface StatsResult {
   hooks: Partial<Record<Task, number>>;
   /** Requests served since start. */
   served: number;
+  /** CPU time (user + system, all threads) the process has used; absent from old sidecars. */
+  cpu_seconds?: number;
   /** Whether predict runs through an up-to-date compiled trunk (CPU, `sidecar.optimize`). */
   compiled: boolean;
 }

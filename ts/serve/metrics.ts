@@ -24,6 +24,7 @@ export interface MetricSources {
   sidecarStats(): Promise<{
     rss_bytes: number;
     hooks: Partial<Record<string, number>>;
+    cpu_seconds?: number;
   } | null>;
 }
 
@@ -102,6 +103,15 @@ export async function metricsPlugin(
     async collect() {
       const stats = await sources.sidecarStats().catch(() => null);
       if (stats) this.set(stats.rss_bytes);
+    },
+  });
+  new Gauge({
+    name: 'faceattr_sidecar_cpu_seconds_total',
+    help: 'CPU time the model processes have used (user + system), summed over workers',
+    registers: [metrics.registry],
+    async collect() {
+      const stats = await sources.sidecarStats().catch(() => null);
+      if (stats?.cpu_seconds !== undefined) this.set(stats.cpu_seconds);
     },
   });
   new Gauge({

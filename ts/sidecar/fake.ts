@@ -216,6 +216,7 @@ export class FakeSidecar
       hooks: { gender: 1, smile: 1 },
       served: this.#served,
       compiled: false,
+      cpu_seconds: process.cpuUsage().user / 1e6,
     }));
   }
 

@@ -92,7 +92,7 @@ interface Member {
  * - **State.** `ready` when at least one member is routable (the `ready`
  *   event fires when the pool becomes ready); `card` is a routable
  *   member's; `restarts` the sum; members' `exit` and `restart` events are
- *   re-emitted. `stats` sums `rss_bytes` and `served` over the ready members
+ *   re-emitted. `stats` sums `rss_bytes`, `served` and `cpu_seconds` over the ready members
  *   and takes the largest hook count per task (a leak in any worker shows);
  *   members that fail are left out of the sum. `shutdown` and `close` go to
  *   every member.
@@ -215,9 +215,11 @@ export class SidecarPool
     const hooks: StatsResult['hooks'] = {};
     let rss = 0;
     let served = 0;
+    let cpu = 0;
     for (const stats of settled) {
       rss += stats.rss_bytes;
       served += stats.served;
+      cpu += stats.cpu_seconds ?? 0;
       for (const [task, count] of Object.entries(stats.hooks)) {
         const key = task as Task;
         hooks[key] = Math.max(hooks[key] ?? 0, count ?? 0);
@@ -225,7 +227,7 @@ export class SidecarPool
     }
     // Compiled only when every worker serves through its compiled trunk.
     const compiled = settled.length > 0 && settled.every((s) => s.compiled);
-    return { rss_bytes: rss, hooks, served, compiled };
+    return { rss_bytes: rss, hooks, served, compiled, cpu_seconds: cpu };
   }
 
   async shutdown(call?: CallOptions): Promise<Record<string, never>> {
