@@ -131,7 +131,9 @@ export async function serve(
       host: config.server.host,
       port: config.server.port,
     });
-    logger.info({ url }, 'listening');
+    const { kind, scaleFactor, maxSide, minFaceFraction } = config.detector;
+    const detector = { kind, scaleFactor, maxSide, minFaceFraction };
+    logger.info({ url, detector }, 'listening');
     const running = app;
     return { app: running, sidecar, url, close: () => running.close() };
   } catch (err: unknown) {

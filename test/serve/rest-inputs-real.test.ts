@@ -124,7 +124,7 @@ describe(`REST /api/v1/analyze: real inputs, real sidecar, ${FACE_SOURCE}`, () =
       );
     }
     // The real sidecar's CPU time, for the benchmark's CPU per request.
-    const cpu = /^faceattr_sidecar_cpu_seconds_total (\S+)$/m.exec(text);
+    const cpu = /^faceattr_sidecar_cpu_seconds (\S+)$/m.exec(text);
     expect(Number(cpu?.[1])).toBeGreaterThan(0);
   });
 
@@ -253,6 +253,12 @@ describe(`REST /api/v1/analyze: real inputs, real sidecar, ${FACE_SOURCE}`, () =
       415,
       ['UNSUPPORTED_FORMAT'],
       'image/heic',
+    );
+    await refused(
+      await bmp(portrait),
+      415,
+      ['UNSUPPORTED_FORMAT'],
+      'image/bmp',
     );
   });
 
@@ -446,3 +452,31 @@ describe(`REST /api/v1/analyze: real inputs, real sidecar, ${FACE_SOURCE}`, () =
     });
   });
 });
+
+/** A 24-bit Windows bitmap of `image` (libvips here cannot read BMP). */
+async function bmp(image: Buffer): Promise<Buffer> {
+  const { data, info } = await sharp(image)
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const stride = Math.ceil((info.width * 3) / 4) * 4;
+  const out = Buffer.alloc(54 + stride * info.height);
+  out.write('BM', 0, 'latin1');
+  out.writeUInt32LE(out.length, 2);
+  out.writeUInt32LE(54, 10);
+  out.writeUInt32LE(40, 14);
+  out.writeInt32LE(info.width, 18);
+  out.writeInt32LE(info.height, 22);
+  out.writeUInt16LE(1, 26);
+  out.writeUInt16LE(24, 28);
+  for (let y = 0; y < info.height; y++) {
+    const row = 54 + (info.height - 1 - y) * stride; // bottom-up, BGR
+    for (let x = 0; x < info.width; x++) {
+      const i = (y * info.width + x) * 3;
+      out[row + x * 3] = data[i + 2];
+      out[row + x * 3 + 1] = data[i + 1];
+      out[row + x * 3 + 2] = data[i];
+    }
+  }
+  return out;
+}

@@ -184,6 +184,17 @@ describe('REST /api/v1/analyze transport (stub pipeline)', () => {
     expect(res.statusCode).toBe(415);
     expect(res.json().error.code).toBe('NOT_AN_IMAGE');
     expect(res.body).not.toContain('alert');
+    // curl --data-binary's default: the answer says how to send an image.
+    const form = await app.inject({
+      method: 'POST',
+      url: '/api/v1/analyze',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: Buffer.from([0xff, 0xd8, 0xff, 0xe0]),
+    });
+    expect(form.statusCode).toBe(415);
+    expect(form.json().error.message).toMatch(
+      /multipart\/form-data \(REST: the field "image"\)/,
+    );
   });
 
   it('answers 503 MODEL_UNAVAILABLE while the model is not ready', async () => {

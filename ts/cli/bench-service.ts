@@ -154,7 +154,7 @@ async function cpuSeconds(
   };
   return {
     server: read('faceattr_process_cpu_seconds_total'),
-    sidecar: read('faceattr_sidecar_cpu_seconds_total'),
+    sidecar: read('faceattr_sidecar_cpu_seconds'),
   };
 }
 

@@ -19,6 +19,8 @@ export const DEFAULTS: ConfigData = {
     queueMax: 64,
     sessionTtlSeconds: 600,
     heartbeatSeconds: 10,
+    idleTimeoutMs: 60_000,
+    requestTimeoutMs: 300_000,
   },
   sidecar: {
     python: '/usr/bin/python3',

@@ -53,6 +53,8 @@ const serverSchema = z.strictObject({
   queueMax: posInt,
   sessionTtlSeconds: posInt,
   heartbeatSeconds: z.number().positive(),
+  idleTimeoutMs: posInt,
+  requestTimeoutMs: posInt,
 });
 
 const sidecarSchema = z.strictObject({

@@ -80,9 +80,18 @@ function isHeif(buf: Buffer): boolean {
   );
 }
 
+/** Windows bitmaps: "BM", then a DIB header of one of the known sizes. */
+function isBmp(buf: Buffer): boolean {
+  return (
+    buf.length >= 18 &&
+    buf.toString('latin1', 0, 2) === 'BM' &&
+    [12, 40, 52, 56, 64, 108, 124].includes(buf.readUInt32LE(14))
+  );
+}
+
 /**
- * Decodes, turning "not an image" for an HEIC this build cannot parse into
- * UNSUPPORTED_FORMAT: it is an image, just not one we can read.
+ * Decodes, turning "not an image" for an HEIC or BMP this build cannot
+ * parse into UNSUPPORTED_FORMAT: it is an image, just not one we can read.
  */
 async function decode(buf: Buffer, limits: ImageLimits): Promise<DecodedImage> {
   try {
@@ -95,6 +104,13 @@ async function decode(buf: Buffer, limits: ImageLimits): Promise<DecodedImage> {
         {
           cause: err,
         },
+      );
+    }
+    if (isAppError(err) && err.code === 'NOT_AN_IMAGE' && isBmp(buf)) {
+      throw new AppError(
+        'UNSUPPORTED_FORMAT',
+        'BMP images are not supported; send JPEG, PNG, WebP, GIF, AVIF or TIFF',
+        { cause: err },
       );
     }
     throw err;

@@ -86,6 +86,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     bodyLimit: 1024 * 1024,
     forceCloseConnections: 'idle',
+    // A client that stops sending mid-body must not hold a connection (and
+    // its upload buffer) for ever: idle sockets are closed, and a request
+    // still arriving after requestTimeoutMs is answered 408.
+    connectionTimeout: settings.idleTimeoutMs,
+    requestTimeout: settings.requestTimeoutMs,
   });
   installJsonErrorHandler(app);
   app.addHook('onSend', async (req, reply) => {

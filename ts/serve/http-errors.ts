@@ -25,6 +25,15 @@ export function toAppError(err: unknown): AppError {
   if (!isFastifyError(err))
     return new AppError('INTERNAL', undefined, { cause: err });
   const mapped = CLIENT_FAULTS[err.code];
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    // curl's --data-binary sends form-urlencoded: say how to send an image.
+    const message =
+      'This content type is not accepted here. Send the image as ' +
+      'multipart/form-data (REST: the field "image"), or to /api/v1/analyze ' +
+      'as the request body with an image/* or application/octet-stream ' +
+      'content type';
+    return new AppError('NOT_AN_IMAGE', message, { cause: err });
+  }
   if (mapped) return new AppError(mapped, undefined, { cause: err });
   const status = err.statusCode ?? 500;
   if (err.validation || (status >= 400 && status < 500)) {

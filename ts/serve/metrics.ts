@@ -106,8 +106,10 @@ export async function metricsPlugin(
     },
   });
   new Gauge({
-    name: 'faceattr_sidecar_cpu_seconds_total',
-    help: 'CPU time the model processes have used (user + system), summed over workers',
+    name: 'faceattr_sidecar_cpu_seconds',
+    help:
+      'CPU seconds used by the running model processes (user + system, summed over workers); ' +
+      'a gauge: it starts again from zero when a process is restarted',
     registers: [metrics.registry],
     async collect() {
       const stats = await sources.sidecarStats().catch(() => null);

@@ -27,6 +27,10 @@ export interface ServerSettings {
   sessionTtlSeconds: number;
   /** Interval of heartbeat messages on open event streams. */
   heartbeatSeconds: number;
+  /** A connection with no bytes in or out for this long is closed (a stalled upload). */
+  idleTimeoutMs: number;
+  /** Longest time a client may take to send one whole request; then 408. */
+  requestTimeoutMs: number;
 }
 
 export const DEFAULT_SERVER_SETTINGS: Readonly<ServerSettings> = Object.freeze({
