@@ -143,18 +143,23 @@ async function run(
   };
 }
 
+/** The unlabelled metrics the server exposes now, by name. */
+async function scrape(url: string): Promise<(name: string) => number | null> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return (name) => {
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : null;
+  };
+}
+
 /** CPU seconds used so far by the server and its model process(es). */
 async function cpuSeconds(
   url: string,
 ): Promise<{ server: number; sidecar: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const read = (name: string) => {
-    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-    return m ? Number(m[1]) : NaN;
-  };
+  const read = await scrape(url);
   return {
-    server: read('faceattr_process_cpu_seconds_total'),
-    sidecar: read('faceattr_sidecar_cpu_seconds'),
+    server: read('faceattr_process_cpu_seconds_total') ?? NaN,
+    sidecar: read('faceattr_sidecar_cpu_seconds') ?? NaN,
   };
 }
 
@@ -185,11 +190,7 @@ function gradioWorker(url: string, image: Buffer, clients: Client[]): Worker {
 }
 
 async function memory(url: string): Promise<Record<string, number | null>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const read = (name: string) => {
-    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-    return m ? Number(m[1]) : null;
-  };
+  const read = await scrape(url);
   return {
     server: read('faceattr_process_resident_memory_bytes'),
     sidecar: read('faceattr_sidecar_resident_memory_bytes'),
