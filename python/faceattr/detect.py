@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from .config import DetectorConfig
+from .config import MAX_SCALE_FACTOR, DetectorConfig
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,8 @@ class HaarDetector:
     kind = "haar"
 
     def __init__(self, cascade_path: str, scale_factor: float = HAAR_SCALE_FACTOR) -> None:
-        if not 1.0 < scale_factor <= 2.0:
-            raise ValueError(f"scale_factor must be in (1, 2]; got {scale_factor}")
+        if not 1.0 < scale_factor <= MAX_SCALE_FACTOR:
+            raise ValueError(f"scale_factor must be in (1, {MAX_SCALE_FACTOR}]; got {scale_factor}")
         if not os.path.isfile(cascade_path):
             raise FileNotFoundError(f"Haar cascade not found: {cascade_path}")
         self._cascade = cv2.CascadeClassifier(cascade_path)

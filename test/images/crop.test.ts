@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { cropSquare } from '../../ts/images/crop.ts';
 import type { DecodedImage } from '../../ts/images/decode.ts';
 import { faceSquare } from '../../ts/images/geometry.ts';
-import { jet, renderOverlay, sampleBilinear } from '../../ts/images/overlay.ts';
+import { jet, renderOverlay } from '../../ts/images/overlay.ts';
 
 /** A w×h image whose red channel is x and green channel is y. */
 function ramp(w: number, h: number): DecodedImage {
@@ -200,3 +200,23 @@ describe('renderOverlay', () => {
     expect([info.width, info.height]).toEqual([100, 60]);
   });
 });
+
+/** The per-pixel reference: bilinear sample of a square map, clamped at the edges. */
+function sampleBilinear(
+  map: Float32Array,
+  size: number,
+  u: number,
+  v: number,
+): number {
+  const cu = Math.min(size - 1, Math.max(0, u));
+  const cv = Math.min(size - 1, Math.max(0, v));
+  const u0 = Math.floor(cu);
+  const v0 = Math.floor(cv);
+  const u1 = Math.min(size - 1, u0 + 1);
+  const v1 = Math.min(size - 1, v0 + 1);
+  const fu = cu - u0;
+  const fv = cv - v0;
+  const top = map[v0 * size + u0] * (1 - fu) + map[v0 * size + u1] * fu;
+  const bottom = map[v1 * size + u0] * (1 - fu) + map[v1 * size + u1] * fu;
+  return top * (1 - fv) + bottom * fv;
+}

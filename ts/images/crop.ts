@@ -29,7 +29,9 @@ export async function cropSquare(
   // One sharp pipeline: cut (and, past the border, pad in memory), then
   // resize. Same pixels as extracting, extending and resizing in steps.
   const source = inside
-    ? sharp(img.data, { raw: rawOf(img) }).extract({
+    ? sharp(img.data, {
+        raw: { width: img.width, height: img.height, channels: 3 },
+      }).extract({
         left,
         top,
         width: square.size,
@@ -40,14 +42,6 @@ export async function cropSquare(
       });
   if (square.size === outSize) return source.raw().toBuffer();
   return source.resize(outSize, outSize, { fit: 'fill' }).raw().toBuffer();
-}
-
-function rawOf(img: DecodedImage): {
-  width: number;
-  height: number;
-  channels: 3;
-} {
-  return { width: img.width, height: img.height, channels: 3 };
 }
 
 /**

@@ -69,8 +69,8 @@ export async function renderOverlay(
 
 /**
  * For output pixels `from..to-1` along one axis: the two map cells each
- * samples and the weight of the second, exactly as {@link sampleBilinear}
- * would clamp and split them.
+ * samples and the weight of the second: a bilinear sample of a `size`-cell
+ * map, clamped at its edges.
  */
 function samplePositions(
   from: number,
@@ -127,26 +127,6 @@ async function resizeRgb(img: DecodedImage, k: number): Promise<Rgb> {
     .raw()
     .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
-}
-
-/** Bilinear sample of a square map, clamping at the edges. */
-export function sampleBilinear(
-  map: Float32Array,
-  size: number,
-  u: number,
-  v: number,
-): number {
-  const cu = Math.min(size - 1, Math.max(0, u));
-  const cv = Math.min(size - 1, Math.max(0, v));
-  const u0 = Math.floor(cu);
-  const v0 = Math.floor(cv);
-  const u1 = Math.min(size - 1, u0 + 1);
-  const v1 = Math.min(size - 1, v0 + 1);
-  const fu = cu - u0;
-  const fv = cv - v0;
-  const top = map[v0 * size + u0] * (1 - fu) + map[v0 * size + u1] * fu;
-  const bottom = map[v1 * size + u0] * (1 - fu) + map[v1 * size + u1] * fu;
-  return top * (1 - fv) + bottom * fv;
 }
 
 /**
