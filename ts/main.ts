@@ -131,8 +131,15 @@ export async function serve(
       host: config.server.host,
       port: config.server.port,
     });
-    const { kind, scaleFactor, maxSide, minFaceFraction } = config.detector;
-    const detector = { kind, scaleFactor, maxSide, minFaceFraction };
+    const { kind, scaleFactor, coarseScaleFactor, maxSide, minFaceFraction } =
+      config.detector;
+    const detector = {
+      kind,
+      scaleFactor,
+      coarseScaleFactor,
+      maxSide,
+      minFaceFraction,
+    };
     logger.info({ url, detector }, 'listening');
     const running = app;
     return { app: running, sidecar, url, close: () => running.close() };

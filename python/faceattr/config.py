@@ -4,7 +4,7 @@ TypeScript passes it as ``--config-json``::
 
     {"threads": 0, "device": "auto", "max_message_bytes": 67108864, "optimize_inference": true,
      "detector": {"kind": "haar", "haar_cascade": "...xml", "scale_factor": 1.15,
-                  "res10_dir": null},
+                  "coarse_scale_factor": 1.3, "res10_dir": null},
      "model": {"checkpoint": "models/default/model.pt", "pretrained": null}}
 
 Missing keys take the defaults below; unknown keys are reported (and ignored) so that a newer
@@ -21,6 +21,7 @@ DEVICES = ("auto", "cpu", "cuda")
 DETECTOR_KINDS = ("haar", "res10")
 DEFAULT_HAAR_CASCADE = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml"
 DEFAULT_SCALE_FACTOR = 1.1
+DEFAULT_COARSE_SCALE_FACTOR = 1.3
 MAX_SCALE_FACTOR = 2.0
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 # Below this a single 96 px image batch plus header would not fit; smaller is a typo.
@@ -44,6 +45,9 @@ class DetectorConfig:
     res10_dir: str | None = None
     # Step between the Haar cascade's search scales: larger is faster, coarser.
     scale_factor: float = DEFAULT_SCALE_FACTOR
+    # Step of a first, cheaper search that only tells the fine one which sizes to look at;
+    # None (or not above scale_factor) searches every size at scale_factor at once.
+    coarse_scale_factor: float | None = DEFAULT_COARSE_SCALE_FACTOR
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ def _parse_detector(raw: Any, errors: list[str], unknown: list[str]) -> Detector
     if not isinstance(raw, Mapping):
         errors.append(f"detector must be an object; got {raw!r}")
         return DetectorConfig()
-    known = ("kind", "haar_cascade", "res10_dir", "scale_factor")
+    known = ("kind", "haar_cascade", "res10_dir", "scale_factor", "coarse_scale_factor")
     unknown += [f"detector.{k}" for k in raw if k not in known]
     kind = raw.get("kind", "haar")
     if kind not in DETECTOR_KINDS:
@@ -125,16 +129,23 @@ def _parse_detector(raw: Any, errors: list[str], unknown: list[str]) -> Detector
         errors.append(f"detector.res10_dir must be a path or null; got {res10_dir!r}")
     if kind == "res10" and res10_dir is None:
         errors.append("detector.kind is 'res10' but detector.res10_dir is null")
-    scale = raw.get("scale_factor", DEFAULT_SCALE_FACTOR)
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
-        scale = None
-    if scale is None or not 1.0 < scale <= MAX_SCALE_FACTOR:
+    scale = _scale_factor(raw, "scale_factor", DEFAULT_SCALE_FACTOR, errors)
+    coarse = None
+    if raw.get("coarse_scale_factor", DEFAULT_COARSE_SCALE_FACTOR) is not None:
+        coarse = _scale_factor(raw, "coarse_scale_factor", DEFAULT_COARSE_SCALE_FACTOR, errors)
+    return DetectorConfig(kind, cascade, res10_dir, scale, coarse)
+
+
+def _scale_factor(raw: Mapping[str, Any], key: str, default: float, errors: list[str]) -> float:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        value = None
+    if value is None or not 1.0 < value <= MAX_SCALE_FACTOR:
         errors.append(
-            f"detector.scale_factor must be a number in (1, {MAX_SCALE_FACTOR}]; "
-            f"got {raw.get('scale_factor')!r}"
+            f"detector.{key} must be a number in (1, {MAX_SCALE_FACTOR}]; got {raw.get(key)!r}"
         )
-        scale = DEFAULT_SCALE_FACTOR
-    return DetectorConfig(kind, cascade, res10_dir, float(scale))
+        return default
+    return float(value)
 
 
 def _parse_model(raw: Any, errors: list[str], unknown: list[str]) -> ModelConfig:

@@ -64,3 +64,14 @@ def test_scale_factor_defaults_to_1_1_and_must_lie_in_1_to_2():
     for bad in (1.0, 0.9, 2.5, "1.2", True, None):
         with pytest.raises(ValueError, match="scale_factor must be a number in"):
             parse_config({"detector": {"scale_factor": bad}})
+
+
+def test_coarse_scale_factor_defaults_to_1_3_may_be_null_and_must_lie_in_1_to_2():
+    assert parse_config({}).detector.coarse_scale_factor == 1.3
+    assert (
+        parse_config({"detector": {"coarse_scale_factor": None}}).detector.coarse_scale_factor
+        is None
+    )
+    for bad in (1.0, 2.5, "1.3", True):
+        with pytest.raises(ValueError, match="coarse_scale_factor must be a number in"):
+            parse_config({"detector": {"coarse_scale_factor": bad}})

@@ -205,3 +205,86 @@ def test_haar_with_a_coarser_scale_step_still_finds_a_large_placed_face():
     assert found.boxes and not found.padded
     box = found.boxes[0]
     assert 250 <= box.x + box.w / 2 <= 517 and 100 <= box.y + box.h / 2 <= 427
+
+
+class RecordingCascade:
+    """Stands in for cv2.CascadeClassifier: answers each search from a table, records it."""
+
+    def __init__(self, coarse_hits, fine_by_range):
+        self.coarse_hits, self.fine_by_range, self.calls = coarse_hits, fine_by_range, []
+
+    def detectMultiScale(self, grey, scaleFactor, minNeighbors, minSize):
+        self.calls.append(("coarse", scaleFactor, minNeighbors, minSize[0], None))
+        return np.array(self.coarse_hits, dtype=np.int32).reshape(-1, 4)
+
+    def detectMultiScale3(self, grey, scaleFactor, minNeighbors, minSize, maxSize, **_):
+        largest = maxSize[0] or None
+        self.calls.append(("fine", scaleFactor, minNeighbors, minSize[0], largest))
+        rects = self.fine_by_range.get((minSize[0], largest), [])
+        n = len(rects)
+        return np.array(rects, np.int32).reshape(-1, 4), np.full(n, 99), np.full(n, 5.0)
+
+
+def two_step_detector(cascade):
+    detector = HaarDetector(HAAR_CASCADE, scale_factor=1.1, coarse_scale_factor=1.3)
+    detector._cascade = cascade
+    return detector
+
+
+@needs_cascade
+def test_a_coarse_search_narrows_the_fine_search_to_the_sizes_it_found():
+    cascade = RecordingCascade(
+        [(10, 10, 100, 100), (200, 50, 60, 60)], {(41, 145): [(12, 9, 98, 98)]}
+    )
+    boxes = two_step_detector(cascade).find(np.zeros((300, 400, 3), np.uint8), 20)
+    # 60 / 1.45 = 41.4 -> 41; 100 * 1.45 = 145
+    assert cascade.calls == [("coarse", 1.3, 1, 20, None), ("fine", 1.1, 3, 41, 145)]
+    assert [(b.x, b.y, b.w, b.h) for b in boxes] == [(12, 9, 98, 98)]
+
+
+@needs_cascade
+def test_the_fine_search_covers_every_size_when_the_coarse_one_finds_or_confirms_nothing():
+    for coarse_hits in ([], [(0, 0, 200, 200)]):
+        cascade = RecordingCascade(coarse_hits, {(20, None): [(5, 5, 30, 30)]})
+        boxes = two_step_detector(cascade).find(np.zeros((300, 400, 3), np.uint8), 20)
+        assert cascade.calls[-1] == ("fine", 1.1, 3, 20, None)
+        assert len(cascade.calls) == (2 if not coarse_hits else 3)
+        assert [(b.x, b.w) for b in boxes] == [(5, 30)]
+    # The narrowed range never goes below the requested smallest face.
+    cascade = RecordingCascade([(0, 0, 22, 22)], {})
+    two_step_detector(cascade).find(np.zeros((300, 400, 3), np.uint8), 20)
+    assert cascade.calls[1] == ("fine", 1.1, 3, 20, 32)
+
+
+def test_coarse_scale_factor_is_checked_reported_and_off_when_not_coarser():
+    with pytest.raises(ValueError, match="coarse_scale_factor"):
+        HaarDetector(HAAR_CASCADE, scale_factor=1.1, coarse_scale_factor=2.5)
+    if __import__("os").path.isfile(HAAR_CASCADE):
+        assert build_detector(DetectorConfig(haar_cascade=HAAR_CASCADE)).describe()[
+            "coarse_scale_factor"
+        ] == pytest.approx(1.3)
+        same = HaarDetector(HAAR_CASCADE, scale_factor=1.2, coarse_scale_factor=1.2)
+        assert same.describe()["coarse_scale_factor"] is None
+
+
+@needs_cascade
+@needs_faces
+def test_two_step_search_finds_the_placed_face_where_one_search_does():
+    canvas = np.full((480, 640, 3), 90, np.uint8)
+    canvas[100:427, 250:517] = cv2.resize(celeba_face(), (267, 327))
+    one = detect_faces(HaarDetector(HAAR_CASCADE, 1.1), canvas).boxes
+    two = detect_faces(HaarDetector(HAAR_CASCADE, 1.1, coarse_scale_factor=1.3), canvas).boxes
+    assert one and two
+    # Not always the same pixels: the fine search groups fewer neighbouring hits.
+    a, b = one[0], two[0]
+    overlap = max(0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x)) * max(
+        0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    )
+    assert overlap / (a.w * a.h + b.w * b.h - overlap) > 0.85
+
+
+@needs_cascade
+def test_small_images_are_searched_in_one_step():
+    cascade = RecordingCascade([(0, 0, 50, 50)], {})
+    two_step_detector(cascade).find(np.zeros((200, 256, 3), np.uint8), 20)
+    assert cascade.calls == [("fine", 1.1, 3, 20, None)]

@@ -16,7 +16,13 @@ describe('sidecarSlice', () => {
       ].sort(),
     );
     expect(Object.keys(slice.detector).sort()).toEqual(
-      ['haar_cascade', 'kind', 'res10_dir', 'scale_factor'].sort(),
+      [
+        'coarse_scale_factor',
+        'haar_cascade',
+        'kind',
+        'res10_dir',
+        'scale_factor',
+      ].sort(),
     );
     expect(Object.keys(slice.model).sort()).toEqual(
       ['checkpoint', 'pretrained'].sort(),

@@ -7,10 +7,11 @@ import { loadTrainConfig } from '../train/config.ts';
 import { prepareAll } from './prepare-all.ts';
 
 // npm runs a script named "prepare" after every `npm install`/`npm ci`; only
-// an explicit `npm run prepare -- <dirs>` should prepare data.
+// an explicit `npm run prepare -- <dirs>` should prepare data. npm 7–10 name
+// that command "run-script", npm 11 "run".
 if (
   process.env.npm_lifecycle_event === 'prepare' &&
-  process.env.npm_command !== 'run-script'
+  !['run', 'run-script'].includes(process.env.npm_command ?? '')
 ) {
   process.exit(0);
 }

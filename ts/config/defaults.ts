@@ -48,6 +48,7 @@ export const DEFAULTS: ConfigData = {
       '/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml',
     res10Dir: null,
     scaleFactor: 1.1,
+    coarseScaleFactor: 1.3,
     maxSide: 640,
     minFaceFraction: 0.08,
     minScore: 0.5,

@@ -83,6 +83,7 @@ const detectorSchema = z.strictObject({
   haarCascade: path,
   res10Dir: path.nullable(),
   scaleFactor: z.number().gt(1).max(2),
+  coarseScaleFactor: z.number().gt(1).max(2).nullable(),
   maxSide: z.int().min(64),
   minFaceFraction: z.number().gt(0).lt(1),
   minScore: fraction,

@@ -16,6 +16,8 @@ export interface SidecarSlice {
     res10_dir: string | null;
     /** Step between the Haar cascade's search scales. */
     scale_factor: number;
+    /** Step of the first, coarse search; null: one search at `scale_factor`. */
+    coarse_scale_factor: number | null;
   };
   /** Absolute paths, or null when not configured or not on disk. */
   model: { checkpoint: string | null; pretrained: string | null };
@@ -38,6 +40,7 @@ export function sidecarSlice(config: Config): SidecarSlice {
       haar_cascade: detector.haarCascade,
       res10_dir: detector.res10Dir,
       scale_factor: detector.scaleFactor,
+      coarse_scale_factor: detector.coarseScaleFactor,
     },
     model: {
       checkpoint: existingOrNull(model.checkpoint),
