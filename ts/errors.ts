@@ -28,6 +28,10 @@ export const ERRORS = {
   NO_FACE: { status: 422, message: 'No face was found in the image' },
   BAD_PATH: { status: 403, message: 'That file path is not allowed' },
   FILE_NOT_FOUND: { status: 404, message: 'No such file' },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    message: 'This route does not take that method',
+  },
   QUEUE_FULL: { status: 503, message: 'The queue is full; try again later' },
   MODEL_UNAVAILABLE: { status: 503, message: 'The model is not available' },
   SIDECAR_DIED: {

@@ -4,7 +4,13 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { loadPrepared } from '../../ts/data/cache.ts';
-import { prepareDataset, type PrepareOptions } from '../../ts/data/prepare.ts';
+import {
+  cacheDirFor,
+  prepareDataset,
+  type PrepareOptions,
+} from '../../ts/data/prepare.ts';
+import { detectorLabel } from '../../ts/cli/data-options.ts';
+import { DEFAULTS } from '../../ts/config/defaults.ts';
 import type { FaceDetector } from '../../ts/pipeline/faces.ts';
 import { Combined, batchesOf } from '../../ts/train/dataset.ts';
 
@@ -118,5 +124,27 @@ describe('prepareDataset', () => {
     const unknown = all.findIndex((it) => data.record(it).smiling === null);
     expect(Number.isNaN(labels[unknown * 2 + 1])).toBe(true);
     expect(batchesOf(all, 4).map((b) => b.length)).toEqual([4]);
+  });
+});
+
+describe('cacheDirFor', () => {
+  it('gives a new folder when the face search or the detector settings change', () => {
+    const dir = (o: PrepareOptions) => cacheDirFor('/c', '/data/celeba', o);
+    const base = dir(OPTS);
+    expect(base).toMatch(/^\/c\/celeba-16-[0-9a-f]{8}$/);
+    expect(dir({ ...OPTS })).toBe(base);
+    const faces = { ...OPTS.faces, minFaceFraction: 0.12 };
+    expect(dir({ ...OPTS, faces })).not.toBe(base);
+    expect(dir({ ...OPTS, detector: 'other' })).not.toBe(base);
+    expect(dir({ ...OPTS, size: 32 })).not.toBe(base);
+  });
+
+  it('labels the Haar detector with its search steps', () => {
+    const haar = DEFAULTS.detector;
+    expect(detectorLabel(haar)).toBe('haar (scale 1.1, coarse 1.3)');
+    expect(detectorLabel({ ...haar, coarseScaleFactor: null })).toBe(
+      'haar (scale 1.1, one step)',
+    );
+    expect(detectorLabel({ ...haar, kind: 'res10' })).toBe('res10');
   });
 });

@@ -76,6 +76,21 @@ describe('decodeImage', () => {
     expect(await codeOf(decodeImage(png, LIMITS))).toBe('TOO_MANY_PIXELS');
   });
 
+  it('rejects a PNG declaring absurd sides with TOO_MANY_PIXELS', async () => {
+    const small = await sharp({
+      create: { width: 16, height: 16, channels: 3, background: '#000' },
+    })
+      .png()
+      .toBuffer();
+    for (const [w, h] of [
+      [2147483647, 1],
+      [2000000, 2000000],
+    ]) {
+      const png = declareSize(small, w, h);
+      expect(await codeOf(decodeImage(png, LIMITS))).toBe('TOO_MANY_PIXELS');
+    }
+  });
+
   it('rejects an 8x8 image with IMAGE_TOO_SMALL', async () => {
     const tiny = await sharp({
       create: { width: 8, height: 8, channels: 3, background: '#888' },

@@ -219,6 +219,17 @@ describe('REST /api/v1/analyze transport (stub pipeline)', () => {
     expect(res.statusCode).toBe(404);
     expect(res.json().error.code).toBe('FILE_NOT_FOUND');
   });
+
+  it('answers other methods on the analyze route with 405 and Allow: POST', async () => {
+    for (const method of ['GET', 'PUT', 'DELETE'] as const) {
+      const res = await app.inject({ method, url: '/api/v1/analyze' });
+      expect(res.statusCode, method).toBe(405);
+      expect(res.headers.allow).toBe('POST');
+      expect(res.json().error.code).toBe('METHOD_NOT_ALLOWED');
+    }
+    const docs = await app.inject({ url: '/docs/json' });
+    expect(Object.keys(docs.json().paths['/api/v1/analyze'])).toEqual(['post']);
+  });
 });
 
 describe('health, metrics, docs and the page', () => {

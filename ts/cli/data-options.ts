@@ -15,7 +15,7 @@ export function prepareOptions(
       minScore: config.detector.minScore,
       margin: train.margin,
     },
-    detector: config.detector.kind,
+    detector: detectorLabel(config.detector),
     limits: {
       maxBytes: config.server.maxUploadBytes,
       maxPixels: config.server.maxPixels,
@@ -27,4 +27,16 @@ export function prepareOptions(
     chunkSize: 512,
     concurrency: 4,
   };
+}
+
+/**
+ * The detector and the settings that move its boxes, as recorded with a
+ * cache (and part of its folder's key): a change of them prepares anew.
+ */
+export function detectorLabel(detector: Config['detector']): string {
+  if (detector.kind !== 'haar') return detector.kind;
+  const { scaleFactor, coarseScaleFactor } = detector;
+  const coarse =
+    coarseScaleFactor === null ? 'one step' : `coarse ${coarseScaleFactor}`;
+  return `haar (scale ${scaleFactor}, ${coarse})`;
 }

@@ -24,7 +24,7 @@ export interface PrepareOptions {
   /** Model input size: every face is stored as size × size RGB. */
   size: number;
   faces: FaceOptions;
-  /** Detector name recorded with the cache (e.g. "haar"). */
+  /** Detector and its settings, recorded with the cache (e.g. "haar (…)"). */
   detector: string;
   limits: ImageLimits;
   seed: number;
@@ -40,7 +40,7 @@ export interface PrepareOptions {
 
 /**
  * The folder a data set is prepared into: one per source folder and per
- * choice that changes the pixels (size, margin, detector).
+ * choice that changes the pixels (size, face search and margin, detector).
  */
 export function cacheDirFor(
   cacheRoot: string,
@@ -50,7 +50,7 @@ export function cacheDirFor(
   const key = JSON.stringify([
     path.resolve(source),
     opts.size,
-    opts.faces.margin,
+    opts.faces,
     opts.detector,
     opts.seed,
   ]);

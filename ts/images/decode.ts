@@ -62,7 +62,7 @@ export async function decodeImage(
       `The upload is ${buf.length} bytes; the limit is ${limits.maxBytes}`,
     );
   }
-  const meta = await readHeader(buf);
+  const meta = await readHeader(buf, limits);
   const rotated = (meta.orientation ?? 1) >= 5;
   const width = rotated ? meta.height : meta.width;
   const height = rotated ? meta.width : meta.height;
@@ -78,13 +78,30 @@ interface Header {
   pages: number;
 }
 
-async function readHeader(buf: Buffer): Promise<Header> {
+/** The PNG signature followed by the length and type of an IHDR chunk. */
+const PNG_IHDR = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+
+/**
+ * Width and height from a PNG's IHDR, or null. libpng refuses sides above
+ * a million pixels before sharp can report them; such a file is an image
+ * with too many pixels, not "not an image".
+ */
+function pngSize(buf: Buffer): { width: number; height: number } | null {
+  if (buf.length < 24 || !buf.subarray(0, 16).equals(PNG_IHDR)) return null;
+  return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
+}
+
+async function readHeader(buf: Buffer, limits: ImageLimits): Promise<Header> {
   let meta: sharp.Metadata;
   try {
     // limitInputPixels is off here: the cap is applied below with our own
     // error, and metadata() never decodes pixels.
     meta = await sharp(buf, { limitInputPixels: false }).metadata();
   } catch (err: unknown) {
+    const png = pngSize(buf);
+    if (png && png.width * png.height > limits.maxPixels) {
+      checkSize(png.width, png.height, limits);
+    }
     throw new AppError('NOT_AN_IMAGE', undefined, { cause: err });
   }
   const { format, width, height } = meta;

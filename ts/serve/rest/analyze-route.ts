@@ -139,4 +139,18 @@ export async function analyzeRoutes(
       return analysisJson(result);
     },
   );
+
+  // Other methods on the route get 405 with the one it takes, not a 404.
+  app.route({
+    method: ['GET', 'PUT', 'PATCH', 'DELETE'],
+    url: '/api/v1/analyze',
+    schema: { hide: true },
+    handler: async (req, reply) => {
+      reply.header('allow', 'POST');
+      throw new AppError(
+        'METHOD_NOT_ALLOWED',
+        `${req.method} is not allowed here; send the image with POST`,
+      );
+    },
+  });
 }
