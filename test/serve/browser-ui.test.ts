@@ -106,6 +106,9 @@ describe.skipIf(!existsSync(CHROMIUM))('the web page in Chromium', () => {
       mimeType: 'image/png',
       buffer: Buffer.from('this is a text file with a .png name'),
     });
+    // Choosing another file clears the previous photo's result at once.
+    expect(await page.textContent('#gender-label')).toBe('');
+    expect(await page.isHidden('#attention')).toBe(true);
     await page.click('#predict');
     await page.waitForSelector('#error-message:not([hidden])', {
       timeout: 30_000,

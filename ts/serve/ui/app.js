@@ -9,6 +9,8 @@ const $ = (id) => document.getElementById(id);
 const state = { file: null, previewUrl: null, client: null, busy: false };
 
 function setFile(file) {
+  // The result on show belongs to the previous photo.
+  if (file !== state.file) clearOutputs();
   state.file = file;
   if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
   state.previewUrl = file ? URL.createObjectURL(file) : null;
