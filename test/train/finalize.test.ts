@@ -17,4 +17,21 @@ describe('groupThreshold', () => {
     expect(t).toBeGreaterThan(0.65);
     expect(t).toBeLessThanOrEqual(0.75);
   });
+
+  it('stays at 0.5 unless another threshold gains at least minGain', () => {
+    // 20 images: at 0.5 one positive (p 0.45) is missed, BA 0.95; a
+    // threshold in (0.4, 0.45] gets all 20 right, BA 1: a gain of 0.05.
+    const y = [...Array(10).fill(0), ...Array(10).fill(1)] as (0 | 1)[];
+    const p = [
+      ...Array.from({ length: 10 }, (_, i) => 0.05 + i * 0.03),
+      0.45,
+      ...Array.from({ length: 9 }, (_, i) => 0.6 + i * 0.04),
+    ];
+    const g = Array(20).fill('a');
+    const free = groupThreshold(y, p, g);
+    expect(free).toBeGreaterThan(0.32);
+    expect(free).toBeLessThanOrEqual(0.45);
+    expect(groupThreshold(y, p, g, 0.05)).toBe(free);
+    expect(groupThreshold(y, p, g, 0.051)).toBe(0.5);
+  });
 });

@@ -135,7 +135,7 @@ try {
     state,
     baseCard,
     train.evalBatchSize,
-    train.thresholdOn,
+    { on: train.thresholdOn, minGain: train.thresholdMinGain },
   );
   const testItems = data.items('test');
   const gallery = await buildGallery(

@@ -32,7 +32,8 @@ export interface FinalResult {
 /**
  * Fits each task's temperature on the validation split (so confidences are
  * calibrated), then picks the threshold that maximises the mean over data
- * sets of their balanced accuracy on the calibrated probabilities. Each data
+ * sets of their balanced accuracy on the calibrated probabilities (0.5 unless
+ * another beats it by `thresholdMinGain`). Each data
  * set counts equally: a large set with another base rate (SMILEsmileD has 28 %
  * smiling) must not drag the threshold away from what suits the others.
  * With `thresholdOn`, only those data sets choose the threshold.
@@ -42,6 +43,7 @@ export function calibrate(
   items: ReturnType<Combined['items']>,
   logits: Logits,
   thresholdOn: string[] | null = null,
+  thresholdMinGain = 0,
 ): Calibration {
   const cal: Calibration = {
     thresholds: { gender: 0.5, smile: 0.5 },
@@ -68,6 +70,7 @@ export function calibrate(
       y.filter((_, i) => keep[i]),
       p.filter((_, i) => keep[i]),
       groups.filter((_, i) => keep[i]),
+      thresholdMinGain,
     );
   }
   return cal;
@@ -78,16 +81,19 @@ const CANDIDATES = Array.from({ length: 181 }, (_, i) => 0.05 + i * 0.005).sort(
   (a, b) => Math.abs(a - 0.5) - Math.abs(b - 0.5),
 );
 
-/** The threshold maximising the mean per-group balanced accuracy. */
+/**
+ * The threshold maximising the mean per-group balanced accuracy, or 0.5 when
+ * the best one beats 0.5 by less than `minGain`.
+ */
 export function groupThreshold(
   y: Label[],
   p: number[],
   groups: string[],
+  minGain = 0,
 ): number {
   const byGroup = new Map<string, number[]>();
   groups.forEach((g, i) => byGroup.set(g, [...(byGroup.get(g) ?? []), i]));
-  let best = { t: 0.5, score: -1 };
-  for (const t of CANDIDATES) {
+  const scoreAt = (t: number): number => {
     let sum = 0;
     let counted = 0;
     for (const idx of byGroup.values()) {
@@ -103,9 +109,14 @@ export function groupThreshold(
       sum += ba;
       counted++;
     }
-    const score = counted ? sum / counted : -1;
+    return counted ? sum / counted : -1;
+  };
+  let best = { t: 0.5, score: -1 };
+  for (const t of CANDIDATES) {
+    const score = scoreAt(t);
     if (score > best.score + 1e-12) best = { t, score };
   }
+  if (best.score - scoreAt(0.5) < minGain) return 0.5;
   return Math.round(best.t * 1000) / 1000;
 }
 
@@ -121,7 +132,10 @@ export async function finalize(
   state: LoopState,
   baseCard: Partial<ModelCard>,
   evalBatchSize: number,
-  thresholdOn: string[] | null = null,
+  threshold: { on: string[] | null; minGain: number } = {
+    on: null,
+    minGain: 0,
+  },
 ): Promise<FinalResult> {
   if (!state.best) throw new Error('No best checkpoint: no epoch finished');
   await engine.load({
@@ -132,7 +146,13 @@ export async function finalize(
   const testItems = data.items('test');
   const valLogits = await logitsFor(engine, data, valItems, evalBatchSize);
   const testLogits = await logitsFor(engine, data, testItems, evalBatchSize);
-  const calibration = calibrate(data, valItems, valLogits, thresholdOn);
+  const calibration = calibrate(
+    data,
+    valItems,
+    valLogits,
+    threshold.on,
+    threshold.minGain,
+  );
   const val = scoreSplit(data, valItems, valLogits, calibration);
   const test = scoreSplit(data, testItems, testLogits, calibration);
   const card: Partial<ModelCard> = {
