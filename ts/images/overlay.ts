@@ -40,19 +40,26 @@ export async function renderOverlay(
   const cols = samplePositions(x0, x1, k, square.x, scale, camSize);
   const rows = samplePositions(y0, y1, k, square.y, scale, camSize);
   const blend = blendTable(opts.alpha);
+  // Each map row interpolated across the output columns once; a pixel then
+  // only mixes the two rows around it.
+  const n = x1 - x0;
+  const across = new Float64Array(camSize * n);
+  for (let v = 0; v < camSize; v++) {
+    for (let c = 0; c < n; c++) {
+      const fu = cols.frac[c];
+      across[v * n + c] =
+        cam[v * camSize + cols.lo[c]] * (1 - fu) +
+        cam[v * camSize + cols.hi[c]] * fu;
+    }
+  }
   for (let y = y0; y < y1; y++) {
     const r = y - y0;
-    const top = rows.lo[r] * camSize;
-    const bottom = rows.hi[r] * camSize;
+    const top = rows.lo[r] * n;
+    const bottom = rows.hi[r] * n;
     const fv = rows.frac[r];
     for (let x = x0; x < x1; x++) {
       const c = x - x0;
-      const u0 = cols.lo[c];
-      const u1 = cols.hi[c];
-      const fu = cols.frac[c];
-      const upper = cam[top + u0] * (1 - fu) + cam[top + u1] * fu;
-      const lower = cam[bottom + u0] * (1 - fu) + cam[bottom + u1] * fu;
-      const t = upper * (1 - fv) + lower * fv;
+      const t = across[top + c] * (1 - fv) + across[bottom + c] * fv;
       const level = Math.round(Math.min(1, Math.max(0, t)) * 255);
       const i = (y * width + x) * 3;
       out[i] = blend[(level << 8) | out[i]];
