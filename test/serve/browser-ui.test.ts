@@ -3,6 +3,7 @@ import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../ts/config/index.ts';
 import { ERRORS } from '../../ts/errors.ts';
@@ -98,6 +99,29 @@ describe.skipIf(!existsSync(CHROMIUM))('the web page in Chromium', () => {
         path.join(repoRoot(), 'docs', 'screenshot.png'),
       );
     }
+  });
+
+  it('drops a result that arrives after another photo was chosen', async () => {
+    const big = await sharp(face).resize(2400).jpeg().toBuffer();
+    await page.setInputFiles('#file-input', {
+      name: 'big.jpg',
+      mimeType: 'image/jpeg',
+      buffer: big,
+    });
+    await page.click('#predict');
+    await page.waitForSelector('#progress:not([hidden])');
+    await page.setInputFiles('#file-input', {
+      name: 'next.png',
+      mimeType: 'image/png',
+      buffer: face,
+    });
+    await page.waitForSelector('#progress', {
+      state: 'hidden',
+      timeout: 60_000,
+    });
+    expect(await page.textContent('#file-name')).toBe('next.png');
+    expect(await page.textContent('#gender-label')).toBe('');
+    expect(await page.isHidden('#attention')).toBe(true);
   });
 
   it('shows a visible message for a file that is not an image', async () => {

@@ -97,12 +97,15 @@ async function predict() {
   $('predict').disabled = true;
   clearOutputs();
   const stop = startProgress();
+  const file = state.file;
   try {
     const job = state.client.submit(API_NAME, {
-      image: state.file,
+      image: file,
       explain_for: explainFor(),
     });
     for await (const event of job) {
+      // Another photo chosen meanwhile: this result is not for it.
+      if (state.file !== file) continue;
       if (event.type === 'data') showResult(event.data);
       if (event.type === 'log') {
         const match = /Found (\d+) face/.exec(event.log);
@@ -113,7 +116,9 @@ async function predict() {
       }
     }
   } catch (err) {
-    showError(err && err.message ? err.message : String(err));
+    if (state.file === file) {
+      showError(err && err.message ? err.message : String(err));
+    }
   } finally {
     stop();
     state.busy = false;
