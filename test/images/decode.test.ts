@@ -112,6 +112,30 @@ describe('decodeImage', () => {
     expect(await codeOf(decodeImage(cut, LIMITS))).toBe('UNDECODABLE_IMAGE');
   });
 
+  it('calls a file whose image header is broken UNDECODABLE_IMAGE, not NOT_AN_IMAGE', async () => {
+    const jpeg = await halves().jpeg().toBuffer();
+    const png = await halves().png().toBuffer();
+    const gif = await halves().gif().toBuffer();
+    const webp = await halves().webp().toBuffer();
+    // Cut inside the header: the size is never reached.
+    for (const cut of [
+      jpeg.subarray(0, 40),
+      png.subarray(0, 30),
+      gif.subarray(0, 8),
+      webp.subarray(0, 20),
+    ]) {
+      expect(await codeOf(decodeImage(cut, LIMITS))).toBe('UNDECODABLE_IMAGE');
+    }
+    // The header overwritten after the signature.
+    const scrambled = Buffer.from(jpeg);
+    scrambled.fill(0x5a, 3, 300);
+    expect(await codeOf(decodeImage(scrambled, LIMITS))).toBe(
+      'UNDECODABLE_IMAGE',
+    );
+    const noise = Buffer.from(Array.from({ length: 500 }, (_, i) => i % 256));
+    expect(await codeOf(decodeImage(noise, LIMITS))).toBe('NOT_AN_IMAGE');
+  });
+
   it('applies EXIF orientation 6 so the image is upright', async () => {
     const jpeg = await halves()
       .jpeg({ quality: 95 })

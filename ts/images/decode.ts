@@ -91,6 +91,26 @@ function pngSize(buf: Buffer): { width: number; height: number } | null {
   return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
 }
 
+/** Leading bytes of the formats this build decodes. */
+const SIGNATURES: Array<[string, Buffer]> = [
+  ['jpeg', Buffer.from([0xff, 0xd8, 0xff])],
+  ['png', Buffer.from('89504e470d0a1a0a', 'hex')],
+  ['gif', Buffer.from('GIF8', 'latin1')],
+  ['tiff', Buffer.from('49492a00', 'hex')],
+  ['tiff', Buffer.from('4d4d002a', 'hex')],
+];
+
+/** The format a file's first bytes claim, for a header sharp cannot read. */
+function claimedFormat(buf: Buffer): string | null {
+  for (const [format, magic] of SIGNATURES) {
+    if (buf.subarray(0, magic.length).equals(magic)) return format;
+  }
+  const webp =
+    buf.toString('latin1', 0, 4) === 'RIFF' &&
+    buf.toString('latin1', 8, 12) === 'WEBP';
+  return webp ? 'webp' : null;
+}
+
 async function readHeader(buf: Buffer, limits: ImageLimits): Promise<Header> {
   let meta: sharp.Metadata;
   try {
@@ -101,6 +121,16 @@ async function readHeader(buf: Buffer, limits: ImageLimits): Promise<Header> {
     const png = pngSize(buf);
     if (png && png.width * png.height > limits.maxPixels) {
       checkSize(png.width, png.height, limits);
+    }
+    // It starts like an image we read but its header is broken: corrupt or
+    // cut short, not "not an image".
+    const claimed = claimedFormat(buf);
+    if (claimed) {
+      throw new AppError(
+        'UNDECODABLE_IMAGE',
+        `The ${claimed.toUpperCase()} image is corrupt or truncated and cannot be decoded`,
+        { cause: err },
+      );
     }
     throw new AppError('NOT_AN_IMAGE', undefined, { cause: err });
   }
