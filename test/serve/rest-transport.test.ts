@@ -197,7 +197,7 @@ describe('REST /api/v1/analyze transport (stub pipeline)', () => {
     );
   });
 
-  it('answers 503 MODEL_UNAVAILABLE while the model is not ready', async () => {
+  it('answers 503 MODEL_UNAVAILABLE with Retry-After while the model is not ready', async () => {
     stub.options.ready = false;
     try {
       const res = await app.inject({
@@ -208,6 +208,7 @@ describe('REST /api/v1/analyze transport (stub pipeline)', () => {
       });
       expect(res.statusCode).toBe(503);
       expect(res.json().error.code).toBe('MODEL_UNAVAILABLE');
+      expect(res.headers['retry-after']).toBe('5');
       expect((await app.inject({ url: '/readyz' })).statusCode).toBe(503);
     } finally {
       stub.options.ready = true;

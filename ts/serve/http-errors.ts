@@ -56,17 +56,37 @@ export function multipartError(err: unknown): AppError {
   });
 }
 
+/**
+ * Server-side conditions that pass by themselves (the model process is
+ * restarting, the queue is full, a call ran out of time): logged as
+ * warnings without a stack, and a 503 tells the client when to try again.
+ */
+const TRANSIENT: ReadonlySet<ErrorCode> = new Set([
+  'MODEL_UNAVAILABLE',
+  'SIDECAR_DIED',
+  'SIDECAR_TIMEOUT',
+  'QUEUE_FULL',
+]);
+
+/** Seconds a client is asked to wait after a 503: about one sidecar restart. */
+export const RETRY_AFTER_SECONDS = 5;
+
 /** Installs the `{error: {code, message}}` handler on an encapsulation context. */
 export function installJsonErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err, req, reply) => {
     const appErr = toAppError(err);
-    if (appErr.status >= 500) {
+    if (TRANSIENT.has(appErr.code)) {
+      req.log.warn({ code: appErr.code, cause: String(err) }, 'request failed');
+    } else if (appErr.status >= 500) {
       req.log.error({ err, code: appErr.code }, 'request failed');
     } else {
       req.log.info(
         { code: appErr.code, cause: String(err) },
         'request refused',
       );
+    }
+    if (appErr.status === 503) {
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     }
     return reply.code(appErr.status).send(errorBody(appErr));
   });
