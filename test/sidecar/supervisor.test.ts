@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SidecarSupervisor } from '../../ts/sidecar/index.ts';
 import { fakeCommand, memoryLogger, testConfig } from '../fixtures/backends.ts';
 import { rejection } from '../fixtures/errors.ts';
@@ -129,6 +129,43 @@ describe('SidecarSupervisor with a spawned sidecar', () => {
     expect(delays).toEqual([100, 200]);
     expect(sc.restarts).toBe(2);
     await sc.close();
+  });
+
+  it('stops routing to a sidecar that ran past a deadline until it answers again', async () => {
+    const sc = new SidecarSupervisor(testConfig(), { command: fakeCommand() });
+    await sc.start();
+    const pid = sc.pid;
+    // Busy, not wedged: the slow call times out, the next hello is answered.
+    const slow = await rejection(
+      sc.hello({ sleep_ms: 600 }, { timeoutMs: 100 }),
+    );
+    expect(slow.code).toBe('SIDECAR_TIMEOUT');
+    expect(sc.ready).toBe(false);
+    expect((await rejection(sc.hello({}))).code).toBe('MODEL_UNAVAILABLE');
+    await vi.waitFor(() => expect(sc.ready).toBe(true), { timeout: 5000 });
+    expect(sc.pid).toBe(pid);
+    expect(sc.restarts).toBe(0);
+    await sc.close();
+  });
+
+  it('kills and restarts a sidecar that stays silent for a call timeout', async () => {
+    const config = testConfig({ sidecar: { callTimeoutMs: 400 } });
+    const sc = new SidecarSupervisor(config, { command: fakeCommand() });
+    await sc.start();
+    const pid = sc.pid!;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const frozen = await rejection(sc.hello({}));
+      expect(frozen.code).toBe('SIDECAR_TIMEOUT');
+      expect(sc.ready).toBe(false);
+      await vi.waitFor(() => expect(alive(pid)).toBe(false), { timeout: 5000 });
+      await vi.waitFor(() => expect(sc.ready).toBe(true), { timeout: 10_000 });
+      expect(sc.pid).not.toBe(pid);
+      expect(sc.restarts).toBe(1);
+    } finally {
+      if (alive(pid)) process.kill(pid, 'SIGKILL');
+      await sc.close();
+    }
   });
 
   it('reloads the checkpoint it was told to load after a restart', async () => {

@@ -27,6 +27,10 @@ export interface SupervisorOptions {
   command?: (endpoint: string, configJson: string) => ChildCommand;
 }
 
+/** Deadline of one hello sent to a stalled sidecar, and the pause between them. */
+const STALL_PING_MS = 2000;
+const STALL_RETRY_MS = 250;
+
 /** How long a spawned sidecar gets to exit after `shutdown` or SIGTERM. */
 const STOP_GRACE_MS = 2000;
 
@@ -166,7 +170,9 @@ export class SidecarSupervisor extends RoutedOps implements Sidecar {
     const endpoint = this.#endpointFor(++this.#generation);
     const log = this.#root.child({ component: 'sidecar' });
     const child = new SidecarChild(this.#command(endpoint), log);
-    const client = this.#newClient(endpoint);
+    const client = this.#newClient(endpoint, {
+      onTimeout: () => void this.#stalled(child, client),
+    });
     this.#child = child;
     this.#client = client;
     void child.exited.then((exit) => this.#onExit(child, client, exit));
@@ -210,6 +216,41 @@ export class SidecarSupervisor extends RoutedOps implements Sidecar {
     if (!this.#opts.command) return pythonCommand(this.#config, endpoint);
     const json = JSON.stringify(sidecarSlice(this.#config));
     return this.#opts.command(endpoint, json);
+  }
+
+  /**
+   * A call to the spawned sidecar ran past its deadline. It may be busy or
+   * wedged (stopped, deadlocked): stop routing to it (readyz 503, calls fail
+   * fast) until it answers a hello again; one that stays silent for another
+   * call timeout is killed, and its exit restarts it.
+   */
+  async #stalled(child: SidecarChild, client: SidecarClient) {
+    if (child !== this.#child || !this.#ready || this.#closing) return;
+    this.#ready = false;
+    const sidecarPid = child.pid;
+    this.#log.warn({ sidecarPid }, 'sidecar stopped answering');
+    const { callTimeoutMs } = this.#config.sidecar;
+    const until = Date.now() + callTimeoutMs;
+    while (!this.#closing && child === this.#child && !child.exit) {
+      const left = until - Date.now();
+      if (left <= 0) break;
+      try {
+        await client.hello({}, { timeoutMs: Math.min(left, STALL_PING_MS) });
+        if (child !== this.#child || this.#closing) return;
+        this.#ready = true;
+        this.#log.info({ sidecarPid }, 'sidecar answers again');
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, STALL_RETRY_MS));
+      }
+    }
+    if (child === this.#child && !this.#closing && !child.exit) {
+      this.#log.error(
+        { sidecarPid, callTimeoutMs },
+        'sidecar unresponsive; killing it',
+      );
+      child.kill('SIGKILL');
+    }
   }
 
   #onExit(child: SidecarChild, client: SidecarClient, exit: SidecarExit) {
