@@ -11,6 +11,7 @@ from faceattr.config import parse_config
 from faceattr.detect import HaarDetector
 from faceattr.engine import Engine
 from faceattr.gradcam import decision_logit
+from faceattr.model import normalize_images
 from faceattr.protocol import ProtocolError
 
 FRESH = {"arch": TINY_ARCH, "input_size": TINY_SIZE, "pretrained": None}
@@ -126,16 +127,24 @@ def test_predict_with_explain_returns_a_cam_per_task_and_the_explained_class(ser
 def test_predict_explains_the_class_the_cards_threshold_and_temperature_show(
     engine, tiny_images, tmp_path
 ):
+    # At init the trunk's activations shrink to ~1e-10 and every image gets the same logit.
+    # Re-estimating the BatchNorm statistics on these four images (as after training) makes
+    # the features, and so the logits, depend on the image.
     model = engine._loaded.model
-    with torch.no_grad():  # an untrained tiny model answers the same for every image
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.normal_(0.0, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.normal_(1.0, 0.5)
+    card = engine._loaded.card
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.reset_running_stats()
+            m.momentum = None  # a cumulative average: one pass sets the batch statistics
+    model.train()
+    with torch.no_grad():
+        model(normalize_images(torch.from_numpy(tiny_images), card["mean"], card["std"]))
+    model.eval()
     engine._loaded.weights_changed()
     logits = engine.handle("predict", {}, {"images": tiny_images})[0]["logits"]["smile"]
-    cut = float(np.median(logits))  # two images on each side of the decision point
+    low, high = sorted(logits)[1:3]
+    assert high - low > 1e-4, f"the images must give distinct logits: {logits}"
+    cut = (low + high) / 2  # two images on each side of the decision point
     temperature = 2.0
     threshold = 1.0 / (1.0 + np.exp(-cut / temperature))  # sigmoid(cut / T)
     path = str(tmp_path / "calibrated.pt")
