@@ -12,10 +12,12 @@ afterEach(async () => {
   router?.close();
 });
 
-async function connected() {
+async function connected(callTimeoutMs = 20_000) {
   router = await FakeRouter.bind('tcp://127.0.0.1:*');
   const endpoint = router.endpoint;
-  const config = testConfig({ sidecar: { spawn: false, endpoint } });
+  const config = testConfig({
+    sidecar: { spawn: false, endpoint, callTimeoutMs },
+  });
   sc = new SidecarSupervisor(config);
   await sc.start();
   return { sc, router, endpoint };
@@ -29,15 +31,23 @@ describe('SidecarSupervisor connected to a sidecar it did not start', () => {
     expect(sc.card?.name).toBe('fake');
   });
 
-  it('marks itself not ready after a timeout and recovers by probing', async () => {
-    const { sc } = await connected();
-    const err = await rejection(sc.hello({ sleep_ms: 400 }, { timeoutMs: 50 }));
+  it('marks itself not ready after a call timeout and recovers by probing', async () => {
+    const { sc } = await connected(100);
+    const err = await rejection(sc.hello({ sleep_ms: 400 }));
     expect(err.code).toBe('SIDECAR_TIMEOUT');
     expect(sc.ready).toBe(false);
     expect((await rejection(sc.stats())).code).toBe('MODEL_UNAVAILABLE');
     await new Promise((r) => sc.once('ready', r));
     expect(sc.restarts).toBe(1);
     expect((await sc.stats()).served).toBeGreaterThan(0);
+  });
+
+  it('stays ready when a call given a shorter deadline misses it', async () => {
+    const { sc } = await connected();
+    const err = await rejection(sc.hello({ sleep_ms: 300 }, { timeoutMs: 50 }));
+    expect(err.code).toBe('SIDECAR_TIMEOUT');
+    expect(sc.ready).toBe(true);
+    expect(sc.restarts).toBe(0);
   });
 
   it('fails calls in flight with SIDECAR_DIED when the sidecar goes away, and reconnects', async () => {

@@ -131,19 +131,32 @@ describe('SidecarSupervisor with a spawned sidecar', () => {
     await sc.close();
   });
 
-  it('stops routing to a sidecar that ran past a deadline until it answers again', async () => {
-    const sc = new SidecarSupervisor(testConfig(), { command: fakeCommand() });
+  it('stops routing to a sidecar that ran past the call timeout until it answers again', async () => {
+    const config = testConfig({ sidecar: { callTimeoutMs: 400 } });
+    const sc = new SidecarSupervisor(config, { command: fakeCommand() });
     await sc.start();
     const pid = sc.pid;
-    // Busy, not wedged: the slow call times out, the next hello is answered.
-    const slow = await rejection(
-      sc.hello({ sleep_ms: 600 }, { timeoutMs: 100 }),
-    );
+    // Busy, not wedged: the slow call times out, a later hello is answered.
+    const slow = await rejection(sc.hello({ sleep_ms: 600 }));
     expect(slow.code).toBe('SIDECAR_TIMEOUT');
     expect(sc.ready).toBe(false);
     expect((await rejection(sc.hello({}))).code).toBe('MODEL_UNAVAILABLE');
     await vi.waitFor(() => expect(sc.ready).toBe(true), { timeout: 5000 });
     expect(sc.pid).toBe(pid);
+    expect(sc.restarts).toBe(0);
+    await sc.close();
+  });
+
+  it('keeps routing after a call given a shorter deadline than the call timeout misses it', async () => {
+    const sc = new SidecarSupervisor(testConfig(), { command: fakeCommand() });
+    await sc.start();
+    // Like a metrics scrape's 2 s stats call queued behind a long predict.
+    const impatient = await rejection(
+      sc.hello({ sleep_ms: 300 }, { timeoutMs: 50 }),
+    );
+    expect(impatient.code).toBe('SIDECAR_TIMEOUT');
+    expect(sc.ready).toBe(true);
+    expect((await sc.hello({})).pid).toBe(sc.pid);
     expect(sc.restarts).toBe(0);
     await sc.close();
   });

@@ -31,8 +31,11 @@ export interface SidecarClientOptions {
   /** Largest request, all frames together, in bytes. */
   maxMessageBytes: number;
   logger?: Logger;
-  /** Called after a call's deadline passed (the call is already failed). */
-  onTimeout?: (op: string, id: string) => void;
+  /**
+   * Called after a call's deadline passed (the call is already failed), with
+   * the deadline that call had.
+   */
+  onTimeout?: (op: string, id: string, timeoutMs: number) => void;
   /** Called when the connection to the sidecar drops. */
   onDisconnect?: () => void;
 }

@@ -17,7 +17,11 @@ export class PendingCalls {
   readonly #entries = new Map<string, Entry>();
 
   constructor(
-    private readonly onTimeout: (op: string, id: string) => void = () => {},
+    private readonly onTimeout: (
+      op: string,
+      id: string,
+      timeoutMs: number,
+    ) => void = () => {},
   ) {}
 
   get size(): number {
@@ -82,7 +86,7 @@ export class PendingCalls {
     if (
       this.reject(id, new AppError('SIDECAR_TIMEOUT', undefined, { details }))
     ) {
-      this.onTimeout(op, id);
+      this.onTimeout(op, id, timeoutMs);
     }
   }
 }

@@ -171,7 +171,14 @@ export class SidecarSupervisor extends RoutedOps implements Sidecar {
     const log = this.#root.child({ component: 'sidecar' });
     const child = new SidecarChild(this.#command(endpoint), log);
     const client = this.#newClient(endpoint, {
-      onTimeout: () => void this.#stalled(child, client),
+      // Only a call that had the full call timeout says the sidecar stalled:
+      // one given a shorter deadline (a metrics scrape's stats, a test) may
+      // just have queued behind a long predict.
+      onTimeout: (_op, _id, timeoutMs) => {
+        if (timeoutMs >= this.#config.sidecar.callTimeoutMs) {
+          void this.#stalled(child, client);
+        }
+      },
     });
     this.#child = child;
     this.#client = client;
@@ -219,7 +226,7 @@ export class SidecarSupervisor extends RoutedOps implements Sidecar {
   }
 
   /**
-   * A call to the spawned sidecar ran past its deadline. It may be busy or
+   * A call to the spawned sidecar ran past the full call timeout. It may be busy or
    * wedged (stopped, deadlocked): stop routing to it (readyz 503, calls fail
    * fast) until it answers a hello again; one that stays silent for another
    * call timeout is killed, and its exit restarts it.
@@ -312,7 +319,11 @@ export class SidecarSupervisor extends RoutedOps implements Sidecar {
     const endpoint = parseEndpoints(this.#config.sidecar.endpoint)[0];
     const client = this.#newClient(endpoint, {
       onDisconnect: () => this.#lost('disconnected', true),
-      onTimeout: () => this.#lost('timed out', false),
+      onTimeout: (_op, _id, timeoutMs) => {
+        if (timeoutMs >= this.#config.sidecar.callTimeoutMs) {
+          this.#lost('timed out', false);
+        }
+      },
     });
     this.#client = client;
     this.#log.info({ endpoint: client.endpoint }, 'connecting to sidecar');
