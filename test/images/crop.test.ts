@@ -66,6 +66,7 @@ describe('cropSquare', () => {
       { x: 5, y: 4, size: 40 },
       { x: -12, y: -7, size: 61 },
       { x: 40, y: 20, size: 45 },
+      { x: -10, y: -30, size: 90 }, // past both sides
     ]) {
       const left = Math.max(0, sq.x);
       const top = Math.max(0, sq.y);

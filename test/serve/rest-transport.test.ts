@@ -271,6 +271,9 @@ describe('health, metrics, docs and the page', () => {
       'multipart/form-data',
     );
     expect(doc.paths['/gradio_api/queue/join']).toBeUndefined();
+    // The serializer hint on the PNG string stays out of the document.
+    expect(JSON.stringify(doc)).not.toContain('unsafe');
+    expect(JSON.stringify(doc)).toContain('data:image/png;base64');
     const page = await app.inject({ url: '/docs/' });
     expect([200, 302]).toContain(page.statusCode);
   });

@@ -51,20 +51,30 @@ export async function cropSquare(
 function padSquare(img: DecodedImage, square: Square): Buffer {
   const { size } = square;
   const out = Buffer.allocUnsafe(size * size * 3);
-  const columns = new Int32Array(size);
-  for (let i = 0; i < size; i++) {
-    columns[i] = Math.min(img.width - 1, Math.max(0, square.x + i)) * 3;
-  }
+  // Columns inside the image are one copy per row; only the padding
+  // columns repeat the edge pixel one by one.
+  const left = Math.max(0, square.x);
+  const right = Math.min(img.width, square.x + size); // > left: checked by the caller
+  const padLeft = left - square.x;
+  const padRight = square.x + size - right;
   const src = img.data;
+  const rowBytes = img.width * 3;
   for (let r = 0; r < size; r++) {
     const y = Math.min(img.height - 1, Math.max(0, square.y + r));
-    const row = y * img.width * 3;
+    const row = y * rowBytes;
     let o = r * size * 3;
-    for (let i = 0; i < size; i++, o += 3) {
-      const p = row + columns[i];
-      out[o] = src[p];
-      out[o + 1] = src[p + 1];
-      out[o + 2] = src[p + 2];
+    const first = row + left * 3;
+    for (let i = 0; i < padLeft; i++, o += 3) {
+      out[o] = src[first];
+      out[o + 1] = src[first + 1];
+      out[o + 2] = src[first + 2];
+    }
+    o += src.copy(out, o, first, row + right * 3);
+    const last = row + (right - 1) * 3;
+    for (let i = 0; i < padRight; i++, o += 3) {
+      out[o] = src[last];
+      out[o + 1] = src[last + 1];
+      out[o + 2] = src[last + 2];
     }
   }
   return out;

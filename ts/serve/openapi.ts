@@ -25,6 +25,16 @@ type OpenApiDoc = {
   paths?: Record<string, Record<string, Record<string, unknown>>>;
 };
 
+/**
+ * A copy of the document without `format: 'unsafe'`, a serializer hint
+ * (write the string unescaped) that means nothing to OpenAPI readers.
+ */
+function withoutUnsafeFormat(doc: unknown): unknown {
+  return JSON.parse(JSON.stringify(doc), (key, value: unknown) =>
+    key === 'format' && value === 'unsafe' ? undefined : value,
+  );
+}
+
 /** The OpenAPI document at /docs/json and its page at /docs. */
 async function openapi(app: FastifyInstance, opts: { version: string }) {
   await app.register(swagger, {
@@ -42,10 +52,10 @@ async function openapi(app: FastifyInstance, opts: { version: string }) {
       ],
     },
     transformObject: (documents) => {
-      const doc = (
+      const doc = withoutUnsafeFormat(
         'openapiObject' in documents
           ? documents.openapiObject
-          : documents.swaggerObject
+          : documents.swaggerObject,
       ) as OpenApiDoc;
       const post = doc.paths?.['/api/v1/analyze']?.post;
       if (post) post.requestBody = analyzeBody;

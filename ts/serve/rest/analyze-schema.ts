@@ -24,6 +24,10 @@ const explanation = {
     },
     png: {
       type: 'string',
+      // base64 never needs JSON escaping: 'unsafe' makes fast-json-stringify
+      // write it as is instead of scanning ~100 KB per map (about 1 ms each).
+      // The OpenAPI document leaves this format out.
+      format: 'unsafe',
       description: 'data:image/png;base64,... heat map over the whole image',
     },
     flat: {
