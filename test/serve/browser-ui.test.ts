@@ -64,14 +64,14 @@ describe.skipIf(!existsSync(CHROMIUM))('the web page in Chromium', () => {
     if (profile) await rm(profile, { recursive: true, force: true });
   });
 
+  /** Picks a file in the page's file input, as a user choosing a photo. */
+  const choose = (name: string, mimeType: string, buffer: Buffer) =>
+    page.setInputFiles('#file-input', { name, mimeType, buffer });
+
   it('predicts for an uploaded face: both labels, confidences, heat map, face count', async () => {
     await page.goto(server.url);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
-    await page.setInputFiles('#file-input', {
-      name: 'face.png',
-      mimeType: 'image/png',
-      buffer: face,
-    });
+    await choose('face.png', 'image/png', face);
     await page.click('label.radio:has-text("Gender")');
     await page.click('#predict');
     await page.waitForSelector('#attention:not([hidden])', { timeout: 60_000 });
@@ -103,18 +103,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the web page in Chromium', () => {
 
   it('drops a result that arrives after another photo was chosen', async () => {
     const big = await sharp(face).resize(2400).jpeg().toBuffer();
-    await page.setInputFiles('#file-input', {
-      name: 'big.jpg',
-      mimeType: 'image/jpeg',
-      buffer: big,
-    });
+    await choose('big.jpg', 'image/jpeg', big);
     await page.click('#predict');
     await page.waitForSelector('#progress:not([hidden])');
-    await page.setInputFiles('#file-input', {
-      name: 'next.png',
-      mimeType: 'image/png',
-      buffer: face,
-    });
+    await choose('next.png', 'image/png', face);
     await page.waitForSelector('#progress', {
       state: 'hidden',
       timeout: 60_000,
@@ -125,11 +117,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the web page in Chromium', () => {
   });
 
   it('shows a visible message for a file that is not an image', async () => {
-    await page.setInputFiles('#file-input', {
-      name: 'holiday.png',
-      mimeType: 'image/png',
-      buffer: Buffer.from('this is a text file with a .png name'),
-    });
+    const text = Buffer.from('this is a text file with a .png name');
+    await choose('holiday.png', 'image/png', text);
     // Choosing another file clears the previous photo's result at once.
     expect(await page.textContent('#gender-label')).toBe('');
     expect(await page.isHidden('#attention')).toBe(true);
