@@ -33,6 +33,8 @@ HAAR_MIN_NEIGHBORS = 3
 LOOSE_SCALE_FACTOR = 1.05
 LOOSE_MIN_FRACTION = 0.3
 LOOSE_SCORE = 0.5
+# A window that passed every stage of the cascade scores at least this (see haar_score).
+HAAR_PASS_SCORE = 0.5
 # The fine search after a coarse one covers the sizes from the smallest coarse hit divided by
 # this to the largest multiplied by it: a face the coarse steps caught at one size passes the
 # cascade at neighbouring sizes too.
@@ -81,7 +83,8 @@ class FaceDetector(Protocol):
 
 
 class HaarDetector:
-    """OpenCV Haar cascade on the greyscale, histogram-equalised image.
+    """OpenCV Haar cascade on the greyscale, histogram-equalised image (then, if that finds
+    nothing, on the plain greyscale image).
 
     With a ``coarse_scale_factor`` above ``scale_factor``, a search runs in two steps: a cheap
     one at the coarse scale step (one neighbour suffices) finds which face sizes are present,
@@ -132,7 +135,21 @@ class HaarDetector:
         return [Box(int(x), int(y), int(w), int(h), LOOSE_SCORE) for (x, y, w, h) in rects]
 
     def find(self, rgb: np.ndarray, min_size: int) -> list[Box]:
-        grey = cv2.equalizeHist(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+        """Faces on the equalised image; when none passes the cascade, on the plain grey one.
+
+        Equalising helps dim and low-contrast photos, but on a face over a large plain
+        backdrop the backdrop owns the histogram and equalising wrecks the face's contrast.
+        Images where the equalised search finds a face get exactly its boxes.
+        """
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        boxes = self._search(cv2.equalizeHist(grey), min_size)
+        if any(b.score >= HAAR_PASS_SCORE for b in boxes):
+            return boxes
+        plain = self._search(grey, min_size)
+        return plain if any(b.score >= HAAR_PASS_SCORE for b in plain) else boxes
+
+    def _search(self, grey: np.ndarray, min_size: int) -> list[Box]:
+        """The one- or two-step search (see the class) on one greyscale image."""
         if self._coarse_scale_factor is not None and max(grey.shape) > COARSE_MIN_SIDE:
             hits = self._cascade.detectMultiScale(
                 grey,
@@ -172,6 +189,7 @@ class HaarDetector:
             "stages": self._stages,
             "scale_factor": self._scale_factor,
             "coarse_scale_factor": self._coarse_scale_factor,
+            "plain_grey_retry": True,
         }
 
 

@@ -287,4 +287,46 @@ def test_two_step_search_finds_the_placed_face_where_one_search_does():
 def test_small_images_are_searched_in_one_step():
     cascade = RecordingCascade([(0, 0, 50, 50)], {})
     two_step_detector(cascade).find(np.zeros((200, 256, 3), np.uint8), 20)
-    assert cascade.calls == [("fine", 1.1, 3, 20, None)]
+    # Nothing found: the equalised search, then the plain-grey one, each in one step.
+    assert cascade.calls == [("fine", 1.1, 3, 20, None)] * 2
+
+
+class CornerCascade:
+    """Finds one face when the top-left grey value is ``hit``; records the value per search."""
+
+    def __init__(self, hit):
+        self.hit, self.seen = hit, []
+
+    def detectMultiScale3(self, grey, scaleFactor, minNeighbors, minSize, maxSize, **_):
+        self.seen.append(int(grey[0, 0]))
+        rects = [(40, 30, 50, 50)] if grey[0, 0] == self.hit else []
+        n = len(rects)
+        return np.array(rects, np.int32).reshape(-1, 4), np.full(n, 99), np.full(n, 5.0)
+
+
+@needs_cascade
+def test_haar_searches_the_plain_grey_image_only_when_the_equalised_one_has_no_face():
+    image = np.full((120, 160, 3), 200, np.uint8)  # a backdrop of 200 ...
+    image[40:80, 60:100] = 90  # ... equalises to 255
+    detector = HaarDetector(HAAR_CASCADE)
+    for hit, searches in ((200, [255, 200]), (255, [255]), (7, [255, 200])):
+        detector._cascade = cascade = CornerCascade(hit)
+        boxes = detector.find(image, 20)
+        assert cascade.seen == searches  # equalised first; plain grey only after a miss
+        assert [(b.x, b.y) for b in boxes] == ([] if hit == 7 else [(40, 30)])
+    assert detector.describe()["plain_grey_retry"] is True
+
+
+@needs_cascade
+@needs_faces
+def test_haar_finds_a_face_on_a_white_backdrop_that_equalising_hides():
+    face = cv2.resize(celeba_face(), (178, 218))
+    canvas = np.full((480, 640, 3), 255, np.uint8)
+    canvas[130:348, 230:408] = face
+    detector = HaarDetector(HAAR_CASCADE, 1.1, 1.3)
+    equalised = cv2.equalizeHist(cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY))
+    assert not [b for b in detector._search(equalised, 38) if b.score >= 0.5]
+    found = detect_faces(detector, canvas, 0.08)
+    assert len(found.boxes) == 1 and not found.padded
+    box = found.boxes[0]
+    assert 230 <= box.x + box.w / 2 <= 408 and 130 <= box.y + box.h / 2 <= 348

@@ -141,9 +141,11 @@ describe('cacheDirFor', () => {
 
   it('labels the Haar detector with its search steps', () => {
     const haar = DEFAULTS.detector;
-    expect(detectorLabel(haar)).toBe('haar (scale 1.1, coarse 1.3)');
+    expect(detectorLabel(haar)).toBe(
+      'haar (scale 1.1, coarse 1.3, plain-grey retry)',
+    );
     expect(detectorLabel({ ...haar, coarseScaleFactor: null })).toBe(
-      'haar (scale 1.1, one step)',
+      'haar (scale 1.1, one step, plain-grey retry)',
     );
     expect(detectorLabel({ ...haar, kind: 'res10' })).toBe('res10');
   });

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../ts/serve/app.ts';
 import { DEFAULT_SERVER_SETTINGS } from '../../ts/serve/settings.ts';
@@ -222,7 +224,7 @@ describe('REST /api/v1/analyze transport (stub pipeline)', () => {
   });
 
   it('answers other methods on the analyze route with 405 and Allow: POST', async () => {
-    for (const method of ['GET', 'PUT', 'DELETE'] as const) {
+    for (const method of ['GET', 'PUT', 'DELETE', 'OPTIONS'] as const) {
       const res = await app.inject({ method, url: '/api/v1/analyze' });
       expect(res.statusCode, method).toBe(405);
       expect(res.headers.allow).toBe('POST');
@@ -290,5 +292,59 @@ describe('health, metrics, docs and the page', () => {
     expect(bundle.body).toContain('submit');
     const js = await app.inject({ url: '/ui/app.js' });
     expect(js.body).toContain("from '/ui/vendor/browser.js'");
+  });
+});
+
+describe('REST /api/v1/analyze over a real socket', () => {
+  it('reads the rest of a multipart upload after the image before answering', async () => {
+    const app = await buildApp({
+      analyzer: new StubAnalyzer(),
+      settings: { ...DEFAULT_SERVER_SETTINGS },
+    });
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as AddressInfo;
+      const image = multipart('image', await solidPng('#40ff40'));
+      // More than the socket buffers hold: unread, the client could not
+      // finish sending (curl then waits for a minute).
+      const extra = Buffer.alloc(16 * 1024 * 1024, 7);
+      const boundary = '----faceattr-test';
+      const body = Buffer.concat([
+        image.body.subarray(
+          0,
+          image.body.length - `--${boundary}--\r\n`.length,
+        ),
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="other"; ` +
+            `filename="other.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+        ),
+        extra,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      const answer = await new Promise<{ status?: number; sent: boolean }>(
+        (resolve, reject) => {
+          const req = request(
+            {
+              port,
+              host: '127.0.0.1',
+              method: 'POST',
+              path: '/api/v1/analyze',
+              headers: { ...image.headers, 'content-length': body.length },
+            },
+            (res) => {
+              res.resume();
+              res.on('end', () =>
+                resolve({ status: res.statusCode, sent: req.writableFinished }),
+              );
+            },
+          );
+          req.on('error', reject);
+          req.end(body);
+        },
+      );
+      expect(answer).toEqual({ status: 200, sent: true });
+    } finally {
+      await app.close();
+    }
   });
 });

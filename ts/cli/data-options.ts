@@ -38,5 +38,6 @@ export function detectorLabel(detector: Config['detector']): string {
   const { scaleFactor, coarseScaleFactor } = detector;
   const coarse =
     coarseScaleFactor === null ? 'one step' : `coarse ${coarseScaleFactor}`;
-  return `haar (scale ${scaleFactor}, ${coarse})`;
+  // "plain-grey retry": the search falls back to the unequalised image.
+  return `haar (scale ${scaleFactor}, ${coarse}, plain-grey retry)`;
 }

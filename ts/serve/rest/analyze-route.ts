@@ -71,16 +71,24 @@ export function analysisJson(result: ImageAnalysis) {
 /** The image bytes: multipart field `image`, or the raw body. */
 async function imageBytes(req: FastifyRequest): Promise<Buffer> {
   if (req.isMultipart()) {
+    let image: Buffer | null = null;
     try {
       for await (const part of req.parts()) {
         if (part.type !== 'file') continue;
+        if (image !== null) {
+          // Read to the end and dropped: answering before the client has
+          // sent the rest would leave it waiting on a full socket.
+          for await (const chunk of part.file) void chunk;
+          continue;
+        }
         // Other files must still be read, or the parser stalls.
         const data = await part.toBuffer();
-        if (part.fieldname === 'image') return data;
+        if (part.fieldname === 'image') image = data;
       }
     } catch (err: unknown) {
       throw multipartError(err);
     }
+    if (image !== null) return image;
     throw new AppError('MISSING_IMAGE', 'No multipart field named "image"');
   }
   if (Buffer.isBuffer(req.body)) return req.body;
@@ -142,7 +150,7 @@ export async function analyzeRoutes(
 
   // Other methods on the route get 405 with the one it takes, not a 404.
   app.route({
-    method: ['GET', 'PUT', 'PATCH', 'DELETE'],
+    method: ['GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     url: '/api/v1/analyze',
     schema: { hide: true },
     handler: async (req, reply) => {
