@@ -26,6 +26,14 @@ export const ERRORS = {
   },
   IMAGE_TOO_SMALL: { status: 422, message: 'The image is too small' },
   NO_FACE: { status: 422, message: 'No face was found in the image' },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    message: 'The request took too long to arrive',
+  },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    message: 'The request headers are larger than allowed',
+  },
   BAD_PATH: { status: 403, message: 'That file path is not allowed' },
   FILE_NOT_FOUND: { status: 404, message: 'No such file' },
   METHOD_NOT_ALLOWED: {

@@ -16,7 +16,7 @@ import { faceHandler } from './gradio/face-handler.ts';
 import { gradioPlugin } from './gradio/plugin.ts';
 import { EventQueue } from './gradio/queue.ts';
 import { healthRoutes } from './health.ts';
-import { installJsonErrorHandler } from './http-errors.ts';
+import { clientErrorHandler, installJsonErrorHandler } from './http-errors.ts';
 import { createMetrics, metricsPlugin, type Metrics } from './metrics.ts';
 import { openapiPlugin } from './openapi.ts';
 import { analyzeRoutes } from './rest/analyze-route.ts';
@@ -91,6 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // still arriving after requestTimeoutMs is answered 408.
     connectionTimeout: settings.idleTimeoutMs,
     requestTimeout: settings.requestTimeoutMs,
+    clientErrorHandler,
   });
   installJsonErrorHandler(app);
   app.addHook('onSend', async (req, reply) => {

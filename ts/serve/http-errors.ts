@@ -1,4 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { AppError, errorBody, isAppError, type ErrorCode } from '../errors.ts';
 
 /** Fastify and @fastify/multipart error codes that a client caused. */
@@ -94,4 +96,32 @@ export function installJsonErrorHandler(app: FastifyInstance): void {
     const err = new AppError('FILE_NOT_FOUND', `No route for ${req.method}`);
     return reply.code(404).send(errorBody(err));
   });
+}
+
+/**
+ * Requests Node's HTTP parser rejects before fastify sees them (a malformed
+ * request line or header, headers over the limit, a request still arriving
+ * after `requestTimeout`) get the same `{error: {code, message}}` body as
+ * every other error, then the connection is closed.
+ */
+export function clientErrorHandler(err: Error, socket: Duplex): void {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ECONNRESET' || socket.destroyed) return;
+  const appCode: ErrorCode =
+    code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? 'REQUEST_TIMEOUT'
+      : code === 'HPE_HEADER_OVERFLOW'
+        ? 'HEADERS_TOO_LARGE'
+        : 'BAD_REQUEST';
+  const error = new AppError(appCode);
+  const body = JSON.stringify(errorBody(error));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }
