@@ -9,12 +9,17 @@ async function sidecarLifetime(
 ): Promise<void> {
   const { sidecar } = opts;
   const log = app.log.child({ component: 'sidecar' });
-  sidecar.on('exit', (exit) => log.warn({ exit }, 'sidecar exited'));
+  // An exit while the server closes is the expected end, not a warning.
+  let closing = false;
+  sidecar.on('exit', (exit) =>
+    log[closing ? 'info' : 'warn']({ exit }, 'sidecar exited'),
+  );
   sidecar.on('restart', (info) => log.info(info, 'sidecar restart scheduled'));
   sidecar.on('ready', () =>
     log.info({ card: sidecar.card?.name }, 'sidecar ready'),
   );
   app.addHook('onClose', async () => {
+    closing = true;
     await sidecar.close();
     log.info({}, 'sidecar closed');
   });
